@@ -1,0 +1,23 @@
+/* Small helpers shared by every tier. Plain C, no intrinsics: safe inside and outside regions. */
+#ifndef LE_COMMON_H
+#define LE_COMMON_H
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+/* cosine from its fused parts; 0 when either norm is 0 (the original crate's contract), NaN in,
+   NaN out. The last step runs in double: aa * bb cannot overflow and it costs one division. */
+static inline float le_cosine_from_parts_(float ab, float aa, float bb) {
+    if (aa == 0.0f || bb == 0.0f) return 0.0f;
+    return (float)((double)ab / sqrt((double)aa * (double)bb));
+}
+
+/* The scale that makes a row of squared norm `norm2` unit length, or 0 when the row must be left
+   unchanged (norm 0, NaN, or infinite). */
+static inline float le_inverse_norm_(float norm2) {
+    if (!(norm2 > 0.0f) || !isfinite(norm2)) return 0.0f;
+    return (float)(1.0 / sqrt((double)norm2));
+}
+
+#endif /* LE_COMMON_H */

@@ -1,0 +1,131 @@
+/* lattice_embed kernels: the one list of dispatched kernels, their table, and the dispatch API.
+ *
+ * Every kernel is declared once, in LE_KERNELS below, as X(name, return type, parameters, arguments).
+ * That single line generates the table field, the dispatched entry `le_<name>(...)` (one indirect
+ * call through the table), the kernel's name in capability reports, and its per-kernel tier slot.
+ *
+ * Implementations live in src/<family>_<isa>.c. Each file defines a partial table
+ * (`le_<family>_<isa>`) holding the kernels it implements; dispatch.c layers the partial tables of
+ * every tier the CPU can run, lowest first, so each kernel ends up with its best available tier.
+ *
+ * Numerics (all tiers): f32 inputs accumulate in f32 with several independent accumulators, so
+ * tiers differ only in summation order; NaN propagates (never compiled with -ffast-math); tails
+ * never read past the end of an input; kernels are re-entrant and keep no state.
+ */
+#ifndef LE_KERNELS_H
+#define LE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, return type, (parameters), (arguments)) */
+#define LE_KERNELS(X)                                                                              \
+    /* sum a[i] * b[i] */                                                                          \
+    X(dot_f32, float, (const float *a, const float *b, size_t n), (a, b, n))                       \
+    /* sum a[i] * b[i], and sum b[i]^2 into *b_norm2, in one pass */                               \
+    X(dot_norm_f32, float, (const float *a, const float *b, size_t n, float *b_norm2),             \
+      (a, b, n, b_norm2))                                                                          \
+    /* dot / (|a| |b|) from one pass; 0 when either norm is 0 */                                   \
+    X(cosine_f32, float, (const float *a, const float *b, size_t n), (a, b, n))                    \
+    /* sum (a[i] - b[i])^2 */                                                                      \
+    X(l2sq_f32, float, (const float *a, const float *b, size_t n), (a, b, n))                      \
+    /* sum |a[i] - b[i]| */                                                                        \
+    X(l1_f32, float, (const float *a, const float *b, size_t n), (a, b, n))                        \
+    /* each of `rows` rows of length d scaled to unit L2 norm; rows whose norm is 0 or not finite  \
+       are copied unchanged (returns how many). `out` may be `x` itself. */                        \
+    X(normalize_f32, size_t, (const float *x, float *out, size_t rows, size_t d),                  \
+      (x, out, rows, d))
+
+/* Function pointer types: le_dot_f32_fn, ... */
+#define LE_X_TYPEDEF(name, ret, params, args) typedef ret(*le_##name##_fn) params;
+LE_KERNELS(LE_X_TYPEDEF)
+#undef LE_X_TYPEDEF
+
+/* A (partial) table of kernels; NULL where a tier has no implementation. */
+typedef struct le_kernel_table {
+#define LE_X_FIELD(name, ret, params, args) le_##name##_fn name;
+    LE_KERNELS(LE_X_FIELD)
+#undef LE_X_FIELD
+} le_kernel_table_t;
+
+/* Kernel ids, in list order: LE_K_dot_f32, ..., LE_KERNEL_COUNT */
+enum {
+#define LE_X_ID(name, ret, params, args) LE_K_##name,
+    LE_KERNELS(LE_X_ID)
+#undef LE_X_ID
+    LE_KERNEL_COUNT
+};
+
+/* ---- tiers ------------------------------------------------------------------------------- */
+
+/* One vocabulary everywhere: C suffix, Python string, pytest id, LATTICE_EMBED_ISA, reports.
+   On each architecture the tiers form a chain: a tier needs every feature of the tiers below it. */
+typedef enum le_isa {
+    LE_ISA_SCALAR = 0,
+    LE_ISA_AVX2,   /* x86-64: AVX2 + FMA + F16C */
+    LE_ISA_AVX512, /* x86-64: AVX-512 F + BW + DQ + VL (+ the avx2 set) */
+    LE_ISA_NEON,   /* AArch64: Advanced SIMD (mandatory on AArch64) */
+    LE_ISA_COUNT
+} le_isa_t;
+
+/* CPU feature bits reported by le_cpu_features(). */
+enum {
+    LE_CPU_AVX2 = 1u << 0,
+    LE_CPU_FMA = 1u << 1,
+    LE_CPU_F16C = 1u << 2,
+    LE_CPU_AVX512F = 1u << 3,
+    LE_CPU_AVX512BW = 1u << 4,
+    LE_CPU_AVX512DQ = 1u << 5,
+    LE_CPU_AVX512VL = 1u << 6,
+    LE_CPU_AVX512VNNI = 1u << 7,
+    LE_CPU_AVX512BF16 = 1u << 8,
+    LE_CPU_AVX512VPOPCNTDQ = 1u << 9,
+    LE_CPU_NEON = 1u << 10,
+    LE_CPU_DOTPROD = 1u << 11,
+    LE_CPU_FEATURE_COUNT = 12
+};
+
+/* cpu.c: detection only (no target region). Features the CPU has AND the OS saves state for. */
+uint32_t le_cpu_features(void);
+const char *le_cpu_feature_name(unsigned bit); /* "avx2", ... for bit index 0..COUNT-1 */
+
+/* dispatch.c */
+extern le_kernel_table_t le_kernels;  /* the dispatch table, filled by le_dispatch_set_cap */
+
+const char *le_isa_name(int isa);             /* "scalar", ...; NULL when out of range */
+uint32_t le_isa_features(int isa);            /* CPU features a tier needs */
+int le_isa_compiled(int isa);                 /* 1 when this build contains the tier */
+int le_isa_best(void);                        /* best tier both compiled and runnable here */
+int le_dispatch_cap(void);                    /* current cap (a tier id) */
+/* Fill the table with the best kernels of tiers <= cap. Returns 0, or -1 when the tier is not
+   compiled in or this CPU lacks one of its features (the table is then left unchanged). */
+int le_dispatch_set_cap(int isa);
+int le_kernel_isa(int kernel);                /* tier serving a kernel id now */
+const char *le_kernel_name(int kernel);       /* "dot_f32", ... */
+const char *le_build_info(void);              /* compiler and flags this library was built with */
+
+/* Dispatched entries: le_dot_f32(a, b, n) == le_kernels.dot_f32(a, b, n). */
+#define LE_X_ENTRY(name, ret, params, args) \
+    static inline ret le_##name params { return le_kernels.name args; }
+LE_KERNELS(LE_X_ENTRY)
+#undef LE_X_ENTRY
+
+/* Partial tables defined by the family x ISA files (only those compiled for this architecture). */
+extern const le_kernel_table_t le_dense_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+#define LE_ARCH_X86_64 1
+extern const le_kernel_table_t le_dense_avx2;
+extern const le_kernel_table_t le_dense_avx512;
+#elif defined(__aarch64__)
+#define LE_ARCH_AARCH64 1
+extern const le_kernel_table_t le_dense_neon;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LE_KERNELS_H */

@@ -1,0 +1,156 @@
+/* Dense f32 kernels for AVX2 + FMA. Eight lanes, four independent accumulators in the main loop
+ * (two loads feed each FMA, so four hide its latency), then whole vectors, then one masked vector
+ * for the tail: vmaskmovps never touches memory in masked-out lanes, so nothing past the end is
+ * read, and masked lanes load as 0.0, which every reduction here ignores. */
+#include "le/kernels.h"
+#include "le/target.h"
+
+#if defined(LE_ARCH_X86_64)
+#include "le/common.h"
+
+#define LE_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+LE_TARGET_BEGIN(LE_FEATURES_AVX2)
+
+/* lanes [0, rem) set, rem in [0, 8) */
+LE_ALWAYS_INLINE __m256i le_tail_mask_avx2_(size_t rem) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+LE_ALWAYS_INLINE float le_hsum_f32x8_avx2_(__m256 v) {
+    __m128 sum_f32x4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    sum_f32x4 = _mm_add_ps(sum_f32x4, _mm_movehl_ps(sum_f32x4, sum_f32x4));
+    sum_f32x4 = _mm_add_ss(sum_f32x4, _mm_movehdup_ps(sum_f32x4));
+    return _mm_cvtss_f32(sum_f32x4);
+}
+
+/* One reduction shape for dot, squared L2 and L1: `step` folds a pair of vectors into an
+   accumulator. Always inlined with a constant `step`, so each kernel compiles to its own loop. */
+typedef __m256 (*le_step_f32x8_fn)(__m256 acc, __m256 a, __m256 b);
+
+LE_ALWAYS_INLINE __m256 le_step_dot_avx2_(__m256 acc, __m256 a, __m256 b) {
+    return _mm256_fmadd_ps(a, b, acc);
+}
+
+LE_ALWAYS_INLINE __m256 le_step_l2sq_avx2_(__m256 acc, __m256 a, __m256 b) {
+    __m256 diff = _mm256_sub_ps(a, b);
+    return _mm256_fmadd_ps(diff, diff, acc);
+}
+
+LE_ALWAYS_INLINE __m256 le_step_l1_avx2_(__m256 acc, __m256 a, __m256 b) {
+    __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    return _mm256_add_ps(acc, _mm256_andnot_ps(sign_bit, _mm256_sub_ps(a, b)));
+}
+
+LE_ALWAYS_INLINE float le_reduce_f32_avx2_(const float *a, const float *b, size_t n,
+                                           le_step_f32x8_fn step) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+        acc1 = step(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+        acc2 = step(acc2, _mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
+        acc3 = step(acc3, _mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    if (i < n) {
+        __m256i mask = le_tail_mask_avx2_(n - i);
+        acc1 = step(acc1, _mm256_maskload_ps(a + i, mask), _mm256_maskload_ps(b + i, mask));
+    }
+    return le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+static float le_dot_f32_avx2(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx2_(a, b, n, le_step_dot_avx2_);
+}
+
+static float le_l2sq_f32_avx2(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx2_(a, b, n, le_step_l2sq_avx2_);
+}
+
+static float le_l1_f32_avx2(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx2_(a, b, n, le_step_l1_avx2_);
+}
+
+static float le_dot_norm_f32_avx2(const float *a, const float *b, size_t n, float *b_norm2) {
+    __m256 ab0 = _mm256_setzero_ps(), ab1 = _mm256_setzero_ps();
+    __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a0 = _mm256_loadu_ps(a + i), b0 = _mm256_loadu_ps(b + i);
+        __m256 a1 = _mm256_loadu_ps(a + i + 8), b1 = _mm256_loadu_ps(b + i + 8);
+        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
+        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
+        ab1 = _mm256_fmadd_ps(a1, b1, ab1);
+        bb1 = _mm256_fmadd_ps(b1, b1, bb1);
+    }
+    for (; i < n; i += 8) {
+        __m256i mask = n - i >= 8 ? _mm256_set1_epi32(-1) : le_tail_mask_avx2_(n - i);
+        __m256 a0 = _mm256_maskload_ps(a + i, mask), b0 = _mm256_maskload_ps(b + i, mask);
+        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
+        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
+    }
+    *b_norm2 = le_hsum_f32x8_avx2_(_mm256_add_ps(bb0, bb1));
+    return le_hsum_f32x8_avx2_(_mm256_add_ps(ab0, ab1));
+}
+
+static float le_cosine_f32_avx2(const float *a, const float *b, size_t n) {
+    __m256 ab0 = _mm256_setzero_ps(), ab1 = _mm256_setzero_ps();
+    __m256 aa0 = _mm256_setzero_ps(), aa1 = _mm256_setzero_ps();
+    __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a0 = _mm256_loadu_ps(a + i), b0 = _mm256_loadu_ps(b + i);
+        __m256 a1 = _mm256_loadu_ps(a + i + 8), b1 = _mm256_loadu_ps(b + i + 8);
+        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
+        aa0 = _mm256_fmadd_ps(a0, a0, aa0);
+        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
+        ab1 = _mm256_fmadd_ps(a1, b1, ab1);
+        aa1 = _mm256_fmadd_ps(a1, a1, aa1);
+        bb1 = _mm256_fmadd_ps(b1, b1, bb1);
+    }
+    for (; i < n; i += 8) {
+        __m256i mask = n - i >= 8 ? _mm256_set1_epi32(-1) : le_tail_mask_avx2_(n - i);
+        __m256 a0 = _mm256_maskload_ps(a + i, mask), b0 = _mm256_maskload_ps(b + i, mask);
+        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
+        aa0 = _mm256_fmadd_ps(a0, a0, aa0);
+        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
+    }
+    return le_cosine_from_parts_(le_hsum_f32x8_avx2_(_mm256_add_ps(ab0, ab1)),
+                                 le_hsum_f32x8_avx2_(_mm256_add_ps(aa0, aa1)),
+                                 le_hsum_f32x8_avx2_(_mm256_add_ps(bb0, bb1)));
+}
+
+static size_t le_normalize_f32_avx2(const float *x, float *out, size_t rows, size_t d) {
+    size_t unchanged = 0;
+    for (size_t r = 0; r < rows; r++, x += d, out += d) {
+        float scale = le_inverse_norm_(le_dot_f32_avx2(x, x, d));
+        if (scale == 0.0f) {
+            if (out != x) memmove(out, x, d * sizeof(float));
+            unchanged++;
+            continue;
+        }
+        __m256 scale_f32x8 = _mm256_set1_ps(scale);
+        size_t i = 0;
+        for (; i + 8 <= d; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), scale_f32x8));
+        if (i < d) {
+            __m256i mask = le_tail_mask_avx2_(d - i);
+            _mm256_maskstore_ps(out + i, mask, _mm256_mul_ps(_mm256_maskload_ps(x + i, mask), scale_f32x8));
+        }
+    }
+    return unchanged;
+}
+
+LE_TARGET_END
+
+const le_kernel_table_t le_dense_avx2 = {
+    .dot_f32 = le_dot_f32_avx2,
+    .dot_norm_f32 = le_dot_norm_f32_avx2,
+    .cosine_f32 = le_cosine_f32_avx2,
+    .l2sq_f32 = le_l2sq_f32_avx2,
+    .l1_f32 = le_l1_f32_avx2,
+    .normalize_f32 = le_normalize_f32_avx2,
+};
+
+#endif /* LE_ARCH_X86_64 */

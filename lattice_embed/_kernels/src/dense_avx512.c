@@ -1,0 +1,145 @@
+/* Dense f32 kernels for AVX-512 (F, BW, DQ, VL). Sixteen lanes, four independent accumulators in
+ * the main loop, then whole vectors, then one masked vector for the tail: masked-out lanes are
+ * neither read nor faulted on, and load as 0.0, which every reduction here ignores. */
+#include "le/kernels.h"
+#include "le/target.h"
+
+#if defined(LE_ARCH_X86_64)
+#include "le/common.h"
+
+#define LE_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+LE_TARGET_BEGIN(LE_FEATURES_AVX512)
+
+/* lanes [0, rem) set, rem in [0, 16] */
+LE_ALWAYS_INLINE __mmask16 le_tail_mask_avx512_(size_t rem) {
+    return (__mmask16)((1u << rem) - 1u);
+}
+
+/* One reduction shape for dot, squared L2 and L1 (see dense_avx2.c). */
+typedef __m512 (*le_step_f32x16_fn)(__m512 acc, __m512 a, __m512 b);
+
+LE_ALWAYS_INLINE __m512 le_step_dot_avx512_(__m512 acc, __m512 a, __m512 b) {
+    return _mm512_fmadd_ps(a, b, acc);
+}
+
+LE_ALWAYS_INLINE __m512 le_step_l2sq_avx512_(__m512 acc, __m512 a, __m512 b) {
+    __m512 diff = _mm512_sub_ps(a, b);
+    return _mm512_fmadd_ps(diff, diff, acc);
+}
+
+LE_ALWAYS_INLINE __m512 le_step_l1_avx512_(__m512 acc, __m512 a, __m512 b) {
+    return _mm512_add_ps(acc, _mm512_abs_ps(_mm512_sub_ps(a, b)));
+}
+
+LE_ALWAYS_INLINE float le_reduce_f32_avx512_(const float *a, const float *b, size_t n,
+                                             le_step_f32x16_fn step) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+        acc1 = step(acc1, _mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+        acc2 = step(acc2, _mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
+        acc3 = step(acc3, _mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+    }
+    for (; i + 16 <= n; i += 16) acc0 = step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    if (i < n) {
+        __mmask16 mask = le_tail_mask_avx512_(n - i);
+        acc1 = step(acc1, _mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i));
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+static float le_dot_f32_avx512(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx512_(a, b, n, le_step_dot_avx512_);
+}
+
+static float le_l2sq_f32_avx512(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx512_(a, b, n, le_step_l2sq_avx512_);
+}
+
+static float le_l1_f32_avx512(const float *a, const float *b, size_t n) {
+    return le_reduce_f32_avx512_(a, b, n, le_step_l1_avx512_);
+}
+
+static float le_dot_norm_f32_avx512(const float *a, const float *b, size_t n, float *b_norm2) {
+    __m512 ab0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps();
+    __m512 bb0 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 a0 = _mm512_loadu_ps(a + i), b0 = _mm512_loadu_ps(b + i);
+        __m512 a1 = _mm512_loadu_ps(a + i + 16), b1 = _mm512_loadu_ps(b + i + 16);
+        ab0 = _mm512_fmadd_ps(a0, b0, ab0);
+        bb0 = _mm512_fmadd_ps(b0, b0, bb0);
+        ab1 = _mm512_fmadd_ps(a1, b1, ab1);
+        bb1 = _mm512_fmadd_ps(b1, b1, bb1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mask = le_tail_mask_avx512_(n - i >= 16 ? 16 : n - i);
+        __m512 a0 = _mm512_maskz_loadu_ps(mask, a + i), b0 = _mm512_maskz_loadu_ps(mask, b + i);
+        ab0 = _mm512_fmadd_ps(a0, b0, ab0);
+        bb0 = _mm512_fmadd_ps(b0, b0, bb0);
+    }
+    *b_norm2 = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
+    return _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
+}
+
+static float le_cosine_f32_avx512(const float *a, const float *b, size_t n) {
+    __m512 ab0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps();
+    __m512 aa0 = _mm512_setzero_ps(), aa1 = _mm512_setzero_ps();
+    __m512 bb0 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 a0 = _mm512_loadu_ps(a + i), b0 = _mm512_loadu_ps(b + i);
+        __m512 a1 = _mm512_loadu_ps(a + i + 16), b1 = _mm512_loadu_ps(b + i + 16);
+        ab0 = _mm512_fmadd_ps(a0, b0, ab0);
+        aa0 = _mm512_fmadd_ps(a0, a0, aa0);
+        bb0 = _mm512_fmadd_ps(b0, b0, bb0);
+        ab1 = _mm512_fmadd_ps(a1, b1, ab1);
+        aa1 = _mm512_fmadd_ps(a1, a1, aa1);
+        bb1 = _mm512_fmadd_ps(b1, b1, bb1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mask = le_tail_mask_avx512_(n - i >= 16 ? 16 : n - i);
+        __m512 a0 = _mm512_maskz_loadu_ps(mask, a + i), b0 = _mm512_maskz_loadu_ps(mask, b + i);
+        ab0 = _mm512_fmadd_ps(a0, b0, ab0);
+        aa0 = _mm512_fmadd_ps(a0, a0, aa0);
+        bb0 = _mm512_fmadd_ps(b0, b0, bb0);
+    }
+    return le_cosine_from_parts_(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
+                                 _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+                                 _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)));
+}
+
+static size_t le_normalize_f32_avx512(const float *x, float *out, size_t rows, size_t d) {
+    size_t unchanged = 0;
+    for (size_t r = 0; r < rows; r++, x += d, out += d) {
+        float scale = le_inverse_norm_(le_dot_f32_avx512(x, x, d));
+        if (scale == 0.0f) {
+            if (out != x) memmove(out, x, d * sizeof(float));
+            unchanged++;
+            continue;
+        }
+        __m512 scale_f32x16 = _mm512_set1_ps(scale);
+        for (size_t i = 0; i < d; i += 16) {
+            __mmask16 mask = le_tail_mask_avx512_(d - i >= 16 ? 16 : d - i);
+            _mm512_mask_storeu_ps(out + i, mask,
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), scale_f32x16));
+        }
+    }
+    return unchanged;
+}
+
+LE_TARGET_END
+
+const le_kernel_table_t le_dense_avx512 = {
+    .dot_f32 = le_dot_f32_avx512,
+    .dot_norm_f32 = le_dot_norm_f32_avx512,
+    .cosine_f32 = le_cosine_f32_avx512,
+    .l2sq_f32 = le_l2sq_f32_avx512,
+    .l1_f32 = le_l1_f32_avx512,
+    .normalize_f32 = le_normalize_f32_avx512,
+};
+
+#endif /* LE_ARCH_X86_64 */

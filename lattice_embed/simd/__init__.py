@@ -1,0 +1,54 @@
+"""Vector similarity on SIMD kernels picked for this CPU at import.
+
+Inputs. Vectors are 1-D and matrices 2-D ``(rows, dims)`` arrays of float32. An exact float32
+numpy array that is C-contiguous, aligned and in native byte order goes to the kernel as it is;
+anything else is read once with numpy: float64, float16 and integer dtypes are converted to
+float32, other buffers (``memoryview``, ``array.array``) and sequences are accepted, and strided,
+misaligned or byte-swapped arrays are copied. Read-only arrays work. Non-numeric dtypes (bool,
+complex, strings, objects) raise ``TypeError``; the wrong rank raises ``ValueError`` with the shape.
+
+Results. Pair operations return a Python ``float`` computed in float32 (several independent
+accumulators, so tiers differ only in summation order). Vector results are float32 arrays.
+
+Numerics. Vectors of different lengths raise ``ValueError`` naming both lengths. Empty vectors give
+0.0 for dot products, distances and cosine similarity. Cosine similarity with an all-zero vector
+is 0.0. ``normalize`` leaves a vector whose norm is zero or not finite unchanged. NaN propagates.
+
+Threads. Every kernel runs with the GIL released and keeps no state.
+
+Dispatch. The best tier this CPU runs is chosen at import (see ``capabilities()``);
+``LATTICE_EMBED_ISA=<tier>`` caps it at import and ``use_isa(tier)`` within a block.
+"""
+
+from lattice_embed._kernels._core import (
+    cosine_distance,
+    cosine_similarity,
+    cosine_similarity_pre_normalized,
+    dot_product,
+    euclidean_distance,
+    manhattan_distance,
+    norm,
+    normalize,
+    squared_euclidean_distance,
+)
+from lattice_embed.simd._runtime import ISA_NAMES, capabilities, show_runtime, use_isa
+
+#: The original crate's name for ``norm`` when it is hoisted out of a loop over candidates.
+query_norm = norm
+
+__all__ = [
+    "ISA_NAMES",
+    "capabilities",
+    "cosine_distance",
+    "cosine_similarity",
+    "cosine_similarity_pre_normalized",
+    "dot_product",
+    "euclidean_distance",
+    "manhattan_distance",
+    "norm",
+    "normalize",
+    "query_norm",
+    "show_runtime",
+    "squared_euclidean_distance",
+    "use_isa",
+]

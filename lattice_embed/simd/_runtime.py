@@ -1,0 +1,80 @@
+"""What the kernels run on: capability report, human-readable runtime summary, tier override."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from lattice_embed._kernels import _core
+
+#: Every tier name this library knows, on any architecture, lowest first per architecture.
+ISA_NAMES: tuple[str, ...] = _core.ISA_NAMES
+
+
+def capabilities() -> dict[str, Any]:
+    """What the kernels can and do run on.
+
+    ``compiled``: tiers built into this extension; ``cpu``: those this CPU (and OS) can run;
+    ``active``: the tier in use (the best one, or the cap set by ``LATTICE_EMBED_ISA`` or
+    ``use_isa``); ``override``: the tier ``LATTICE_EMBED_ISA`` asked for, or None; ``kernels``:
+    the tier serving each kernel now (a kernel without an implementation at the active tier uses
+    the best one below it); ``features``: the CPU features the kernels care about.
+    """
+    return {
+        "compiled": _core.compiled_isas(),
+        "cpu": _core.cpu_isas(),
+        "active": _core.isa_cap(),
+        "override": _core.ENV_ISA,
+        "kernels": _core.kernel_isas(),
+        "features": _core.cpu_features(),
+    }
+
+
+def runtime_report() -> str:
+    """The text ``show_runtime()`` prints."""
+    from lattice_embed import __version__
+
+    caps = capabilities()
+    present = [name for name, present in caps["features"].items() if present]
+    lines = [
+        f"lattice_embed {__version__}",
+        f"python        {sys.version.split()[0]} ({platform.python_implementation()})",
+        f"platform      {platform.platform()} ({platform.machine()})",
+        f"numpy         {np.__version__}",
+        f"build         {_core.BUILD_INFO}",
+        f"cpu features  {', '.join(present) or 'none beyond the baseline'}",
+        f"compiled      {', '.join(caps['compiled'])}",
+        f"cpu tiers     {', '.join(caps['cpu'])}",
+        f"active        {caps['active']}"
+        + (f" (LATTICE_EMBED_ISA={caps['override']})" if caps["override"] else ""),
+        "kernels",
+    ]
+    lines += [f"  {kernel:<16}{tier}" for kernel, tier in caps["kernels"].items()]
+    return "\n".join(lines)
+
+
+def show_runtime() -> None:
+    """Print version, platform, build flags, CPU features and the tier of every kernel."""
+    print(runtime_report())
+
+
+@contextlib.contextmanager
+def use_isa(tier: str) -> Iterator[None]:
+    """Run the block with the kernels capped at ``tier`` (``"scalar"``, ``"avx2"``, ...).
+
+    Process-wide (every thread sees the cap) and meant for tests, benchmarks and debugging.
+    An unknown name raises ``ValueError`` listing the valid names; a tier that is not compiled in
+    or that needs a CPU feature this machine lacks raises ``RuntimeError`` naming what is missing.
+    The previous cap is restored on exit.
+    """
+    previous = _core.isa_cap()
+    _core.set_isa_cap(tier)
+    try:
+        yield
+    finally:
+        _core.set_isa_cap(previous)
