@@ -18,7 +18,7 @@ const char *le_cpu_feature_name(unsigned bit) {
     return bit < LE_CPU_FEATURE_COUNT ? le_cpu_feature_names[bit] : NULL;
 }
 
-uint32_t le_cpu_features(void) {
+static uint32_t le_detect_features_(void) {
     uint32_t features = 0;
 #if defined(LE_ARCH_X86_64)
     /* libgcc/compiler-rt check CPUID and XGETBV: a feature counts only when the OS also saves
@@ -42,5 +42,16 @@ uint32_t le_cpu_features(void) {
     features |= LE_CPU_DOTPROD; /* every Apple AArch64 core has FEAT_DotProd */
 #endif
 #endif
+    return features;
+}
+
+/* Detected once: the answer cannot change while the process runs. */
+uint32_t le_cpu_features(void) {
+    static int detected = 0;
+    static uint32_t features = 0;
+    if (!detected) {
+        features = le_detect_features_();
+        detected = 1;
+    }
     return features;
 }

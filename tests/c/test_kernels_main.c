@@ -1,0 +1,158 @@
+/* C harness: every kernel of every tier in this build against a double-precision oracle, on every
+ * tail length, with inputs that end right before an unreadable page (a read past the end crashes)
+ * and start off a vector boundary.
+ *
+ * Built three ways by tests/test_c_harness.py:
+ *   native x86-64 ........ tiers this CPU runs (the others are reported as skipped)
+ *   x86-64 + SIMDe ....... -DLE_EMULATE_X86: AVX2 and AVX-512 intrinsics emulated in portable C,
+ *                          so the AVX-512 kernels are checked on CPUs without AVX-512
+ *   aarch64 under QEMU ... the NEON kernels, cross-compiled
+ * Exit status 0 when every check passes; each failure is printed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "le/kernels.h"
+
+static const size_t LENGTHS[] = {0,  1,  2,  3,  7,   8,   9,   15,  16,  17,  31,  32,
+                                 33, 63, 64, 65, 127, 128, 129, 384, 768, 1536, 1537};
+#define N_LENGTHS (sizeof LENGTHS / sizeof LENGTHS[0])
+#define SUM_RTOL 1e-5 /* tests/oracle.py TOLERANCE["f32_sum"] */
+#define COS_ATOL 1e-5
+#define UNIT_ATOL 2e-6
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                          \
+    do {                                          \
+        if (!(cond)) {                            \
+            failures++;                           \
+            printf("FAIL %s:%d ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                  \
+            printf("\n");                         \
+        }                                         \
+    } while (0)
+
+/* n floats that end exactly where an inaccessible page begins. */
+static float *guarded(size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = n * sizeof(float), span = (bytes + page - 1) / page * page;
+    char *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) abort();
+    mprotect(base + span, page, PROT_NONE);
+    return (float *)(base + span - bytes);
+}
+
+static unsigned long long rng_state = 88172645463325252ull;
+static float uniform(void) { /* xorshift64 in [-1, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static int close_to_sum(double got, double exact, double abs_terms) {
+    return fabs(got - exact) <= SUM_RTOL * abs_terms + 1e-30;
+}
+
+static void check_table(const char *tier, const le_kernel_table_t *t) {
+    for (size_t li = 0; li < N_LENGTHS; li++) {
+        size_t n = LENGTHS[li];
+        float *a = guarded(n), *b = guarded(n), *out = guarded(n);
+        for (size_t i = 0; i < n; i++) a[i] = uniform(), b[i] = uniform();
+        double ab = 0, aa = 0, bb = 0, l2 = 0, l1 = 0, abs_ab = 0;
+        for (size_t i = 0; i < n; i++) {
+            ab += (double)a[i] * b[i];
+            abs_ab += fabs((double)a[i] * b[i]);
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+            l2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+            l1 += fabs((double)a[i] - b[i]);
+        }
+        CHECK(close_to_sum(t->dot_f32(a, b, n), ab, abs_ab), "%s dot_f32 n=%zu", tier, n);
+        float b_norm2 = -1;
+        float dot = t->dot_norm_f32(a, b, n, &b_norm2);
+        CHECK(close_to_sum(dot, ab, abs_ab) && close_to_sum(b_norm2, bb, bb), "%s dot_norm_f32 n=%zu",
+              tier, n);
+        double cosine = (aa == 0 || bb == 0) ? 0.0 : ab / sqrt(aa * bb);
+        CHECK(fabs(t->cosine_f32(a, b, n) - cosine) <= COS_ATOL, "%s cosine_f32 n=%zu", tier, n);
+        CHECK(close_to_sum(t->l2sq_f32(a, b, n), l2, l2), "%s l2sq_f32 n=%zu", tier, n);
+        CHECK(close_to_sum(t->l1_f32(a, b, n), l1, l1), "%s l1_f32 n=%zu", tier, n);
+
+        /* normalize: out of place, then in place, from an input that starts one float late */
+        size_t unchanged = t->normalize_f32(a, out, 1, n);
+        CHECK(unchanged == (n == 0), "%s normalize_f32 n=%zu unchanged=%zu", tier, n, unchanged);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) ok &= fabs(out[i] - a[i] / sqrt(aa)) <= UNIT_ATOL;
+        CHECK(ok, "%s normalize_f32 n=%zu", tier, n);
+        if (n > 1) {
+            float *late = a + 1;
+            double late_norm = sqrt(aa - (double)a[0] * a[0]);
+            double expect_last = late[n - 2] / late_norm;
+            t->normalize_f32(late, late, 1, n - 1);
+            CHECK(fabs(late[n - 2] - expect_last) <= UNIT_ATOL, "%s normalize_f32 in place n=%zu", tier,
+                  n - 1);
+        }
+    }
+    /* a zero row and a NaN row come back unchanged; the row after them is normalized */
+    float rows[3][5] = {{0}, {1, NAN, 1, 1, 1}, {3, 4, 0, 0, 0}}, result[3][5];
+    CHECK(t->normalize_f32(&rows[0][0], &result[0][0], 3, 5) == 2, "%s normalize_f32 unchanged count",
+          tier);
+    CHECK(result[0][0] == 0 && isnan(result[1][1]) && result[1][0] == 1, "%s normalize_f32 kept rows",
+          tier);
+    CHECK(fabsf(result[2][0] - 0.6f) < 1e-7 && fabsf(result[2][1] - 0.8f) < 1e-7, "%s normalize_f32 row",
+          tier);
+    /* NaN propagates, zero vectors have cosine 0 */
+    float nan_vec[9] = {1, 2, 3, 4, 5, 6, 7, 8, NAN}, zero[9] = {0};
+    CHECK(isnan(t->dot_f32(nan_vec, nan_vec, 9)) && isnan(t->l1_f32(nan_vec, zero, 9)),
+          "%s NaN propagation", tier);
+    CHECK(t->cosine_f32(nan_vec, zero, 9) == 0.0f || isnan(t->cosine_f32(nan_vec, zero, 9)),
+          "%s cosine with zero", tier);
+    CHECK(t->cosine_f32(zero, zero, 9) == 0.0f, "%s cosine of zeros", tier);
+}
+
+static int runnable(int isa) {
+#if defined(LE_EMULATE_X86)
+    (void)isa;
+    return 1; /* every x86 tier runs in portable emulation */
+#else
+    uint32_t needed = le_isa_features(isa);
+    return (le_cpu_features() & needed) == needed;
+#endif
+}
+
+int main(void) {
+    struct {
+        int isa;
+        const le_kernel_table_t *table;
+    } tiers[] = {
+        {LE_ISA_SCALAR, &le_dense_scalar},
+#if defined(LE_ARCH_X86_64)
+        {LE_ISA_AVX2, &le_dense_avx2},
+        {LE_ISA_AVX512, &le_dense_avx512},
+#elif defined(LE_ARCH_AARCH64)
+        {LE_ISA_NEON, &le_dense_neon},
+#endif
+    };
+    for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+        const char *name = le_isa_name(tiers[i].isa);
+        if (!runnable(tiers[i].isa)) {
+            printf("skip %s (this CPU lacks it)\n", name);
+            continue;
+        }
+        int before = failures;
+        check_table(name, tiers[i].table);
+        printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);
+    }
+    /* dispatch picks the best runnable tier and the entries go through it */
+    CHECK(le_dispatch_set_cap(le_isa_best()) == 0, "dispatch init");
+    float ones[3] = {1, 1, 1};
+    CHECK(le_dot_f32(ones, ones, 3) == 3.0f, "dispatched dot");
+    printf("dispatch best=%s\n", le_isa_name(le_dispatch_cap()));
+    printf("%s\n", failures ? "FAILED" : "PASSED");
+    return failures != 0;
+}

@@ -1,0 +1,23 @@
+"""The README's examples run as written, and its first two commands are the ones CI uses."""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def test_examples_run_as_written() -> None:
+    result = doctest.testfile(str(README), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
+    blocks = re.findall(r"```bash\n(.*?)\n```", README.read_text(), flags=re.DOTALL)
+    main_job, tests = blocks[0], blocks[1]
+    assert "lattice-embed" in main_job and "pytest" not in main_job
+    assert tests.startswith("python3 -m venv .venv") and tests.rstrip().endswith("python -m pytest")
+    assert "README.md" in (ROOT / ".ci" / "run").read_text()  # .ci/run runs this very line
