@@ -7,30 +7,8 @@
 #if defined(LE_ARCH_X86_64)
 #include "le/common.h"
 
-#define LE_ALWAYS_INLINE static inline __attribute__((always_inline))
-
 LE_TARGET_BEGIN(LE_FEATURES_AVX512)
-
-/* lanes [0, rem) set, rem in [0, 16] */
-LE_ALWAYS_INLINE __mmask16 le_tail_mask_avx512_(size_t rem) {
-    return (__mmask16)((1u << rem) - 1u);
-}
-
-/* One reduction shape for dot, squared L2 and L1 (see dense_avx2.c). */
-typedef __m512 (*le_step_f32x16_fn)(__m512 acc, __m512 a, __m512 b);
-
-LE_ALWAYS_INLINE __m512 le_step_dot_avx512_(__m512 acc, __m512 a, __m512 b) {
-    return _mm512_fmadd_ps(a, b, acc);
-}
-
-LE_ALWAYS_INLINE __m512 le_step_l2sq_avx512_(__m512 acc, __m512 a, __m512 b) {
-    __m512 diff = _mm512_sub_ps(a, b);
-    return _mm512_fmadd_ps(diff, diff, acc);
-}
-
-LE_ALWAYS_INLINE __m512 le_step_l1_avx512_(__m512 acc, __m512 a, __m512 b) {
-    return _mm512_add_ps(acc, _mm512_abs_ps(_mm512_sub_ps(a, b)));
-}
+#include "le/isa_avx512.h"
 
 LE_ALWAYS_INLINE float le_reduce_f32_avx512_(const float *a, const float *b, size_t n,
                                              le_step_f32x16_fn step) {

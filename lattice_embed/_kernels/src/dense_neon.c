@@ -6,27 +6,7 @@
 #if defined(LE_ARCH_AARCH64)
 #include "le/common.h"
 
-#define LE_ALWAYS_INLINE static inline __attribute__((always_inline))
-
-/* One reduction shape for dot, squared L2 and L1 (see dense_avx2.c); `tail` is the scalar step. */
-typedef float32x4_t (*le_step_f32x4_fn)(float32x4_t acc, float32x4_t a, float32x4_t b);
-typedef float (*le_step_f32_fn)(float a, float b);
-
-LE_ALWAYS_INLINE float32x4_t le_step_dot_neon_(float32x4_t acc, float32x4_t a, float32x4_t b) {
-    return vfmaq_f32(acc, a, b);
-}
-LE_ALWAYS_INLINE float le_tail_dot_(float a, float b) { return a * b; }
-
-LE_ALWAYS_INLINE float32x4_t le_step_l2sq_neon_(float32x4_t acc, float32x4_t a, float32x4_t b) {
-    float32x4_t diff = vsubq_f32(a, b);
-    return vfmaq_f32(acc, diff, diff);
-}
-LE_ALWAYS_INLINE float le_tail_l2sq_(float a, float b) { return (a - b) * (a - b); }
-
-LE_ALWAYS_INLINE float32x4_t le_step_l1_neon_(float32x4_t acc, float32x4_t a, float32x4_t b) {
-    return vaddq_f32(acc, vabdq_f32(a, b));
-}
-LE_ALWAYS_INLINE float le_tail_l1_(float a, float b) { return fabsf(a - b); }
+#include "le/isa_neon.h"
 
 LE_ALWAYS_INLINE float le_reduce_f32_neon_(const float *a, const float *b, size_t n,
                                            le_step_f32x4_fn step, le_step_f32_fn tail) {

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <string.h>
 
+/* For helpers taking a constant step or tile shape: inlining specializes each call site. */
+#define LE_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* cosine from its fused parts; 0 when either norm is 0 (the original crate's contract), NaN in,
    NaN out. The last step runs in double: aa * bb cannot overflow and it costs one division. */
 static inline float le_cosine_from_parts_(float ab, float aa, float bb) {
