@@ -58,3 +58,45 @@ def normalize(x: F64) -> F64:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     keep = (norms == 0) | ~np.isfinite(norms)
     return np.where(keep, x, x / np.where(keep, 1.0, norms))
+
+
+def scores(q: F64, x: F64, metric: str) -> F64:
+    """Exact metric(q_i, x_j) for every pair: (M, N) for 2-D q."""
+    if metric in ("dot", "cosine"):
+        s = q @ x.T
+        if metric == "cosine":
+            qn = np.linalg.norm(q, axis=1)[:, None]
+            xn = np.linalg.norm(x, axis=1)[None, :]
+            zero = (qn == 0) | (xn == 0)
+            s = np.where(zero, 0.0, s / np.where(zero, 1.0, qn * xn))
+        return s
+    diff = q[:, None, :] - x[None, :, :]
+    if metric == "l1":
+        return np.abs(diff).sum(-1)
+    l2sq = (diff**2).sum(-1)
+    return np.sqrt(l2sq) if metric == "l2" else l2sq
+
+
+def score_bounds(q: F64, x: F64, metric: str) -> F64:
+    """The tolerance of each score in `scores`, from the TOLERANCE table."""
+    if metric == "cosine":
+        return np.full((len(q), len(x)), TOLERANCE["cosine"])
+    if metric == "dot":
+        terms = np.abs(q) @ np.abs(x).T
+    elif metric == "l1":
+        terms = np.abs(q[:, None, :] - x[None, :, :]).sum(-1)
+    else:
+        terms = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+        if metric == "l2":  # |sqrt(a) - sqrt(b)| <= |a - b| / sqrt(b)
+            return TOLERANCE["f32_sum"] * terms / np.maximum(np.sqrt(terms), 1e-30) + 1e-30
+    return TOLERANCE["f32_sum"] * terms + 1e-30
+
+
+SIMILARITIES = ("dot", "cosine")
+METRICS = ("dot", "cosine", "l2sq", "l2", "l1")
+
+
+def rank_order(s: F64, metric: str) -> NDArray[np.intp]:
+    """Indices best first (largest similarity, smallest distance), ties to the lower index."""
+    key = -s if metric in SIMILARITIES else s
+    return np.argsort(key, axis=-1, kind="stable")

@@ -25,7 +25,7 @@ def build_and_run(tmp_path: Path, compiler: str, flags: list[str], runner: list[
     binary = tmp_path / "kernels"
     sources = [str(HARNESS), *sorted(str(p) for p in (KERNELS / "src").glob("*.c"))]
     subprocess.run([compiler, "-O2", "-Wall", "-Wno-psabi", "-Werror", *flags,
-                    f"-I{KERNELS / 'include'}", f"-I{HARNESS.parent}", *sources, "-lm",
+                    f"-I{KERNELS / 'include'}", f"-I{HARNESS.parent}", *sources, "-lm", "-lpthread",
                     "-o", str(binary)], check=True, capture_output=True, text=True)
     result = subprocess.run([*runner, str(binary)], capture_output=True, text=True, timeout=600,
                             check=False)

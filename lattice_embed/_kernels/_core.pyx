@@ -13,3 +13,4 @@ cnp.import_array()
 include "_arrays.pxi"
 include "_runtime.pxi"
 include "_dense.pxi"
+include "_batch.pxi"

@@ -21,15 +21,21 @@ Dispatch. The best tier this CPU runs is chosen at import (see ``capabilities()`
 """
 
 from lattice_embed._kernels._core import (
+    batch_cosine_one_vs_many,
+    batch_cosine_similarity,
+    batch_dot_product,
     cosine_distance,
     cosine_similarity,
     cosine_similarity_pre_normalized,
     dot_product,
+    dot_product_batch4,
     euclidean_distance,
     manhattan_distance,
     norm,
     normalize,
+    similarity,
     squared_euclidean_distance,
+    top_k,
 )
 from lattice_embed.simd._runtime import ISA_NAMES, capabilities, show_runtime, use_isa
 
@@ -38,17 +44,23 @@ query_norm = norm
 
 __all__ = [
     "ISA_NAMES",
+    "batch_cosine_one_vs_many",
+    "batch_cosine_similarity",
+    "batch_dot_product",
     "capabilities",
     "cosine_distance",
     "cosine_similarity",
     "cosine_similarity_pre_normalized",
     "dot_product",
+    "dot_product_batch4",
     "euclidean_distance",
     "manhattan_distance",
     "norm",
     "normalize",
     "query_norm",
     "show_runtime",
+    "similarity",
     "squared_euclidean_distance",
+    "top_k",
     "use_isa",
 ]

@@ -115,6 +115,61 @@ static void check_table(const char *tier, const le_kernel_table_t *t) {
     CHECK(t->cosine_f32(zero, zero, 9) == 0.0f, "%s cosine of zeros", tier);
 }
 
+/* Batch kernels: every (m, n) edge of the tiles, several tails of d, with and without the fused
+   row norms; row-wise pairs; batch4. Scores are checked against a double oracle per pair. */
+static void check_batch(const char *tier, const le_kernel_table_t *dense, const le_kernel_table_t *t) {
+    static const size_t ms[] = {1, 2, 3, 4, 7}, ns[] = {1, 3, 4, 5, 9, 17}, ds[] = {1, 7, 8, 17, 33, 129};
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                size_t d = ds[di], m = ms[mi], n = ns[ni];
+                float *q = guarded(m * d), *x = guarded(n * d), *out = guarded(m * n), *norms = guarded(n);
+                for (size_t i = 0; i < m * d; i++) q[i] = uniform();
+                for (size_t i = 0; i < n * d; i++) x[i] = uniform();
+                for (int op = 0; op < 4; op++) { /* dot, dot + norms, l2sq, l1 */
+                    if (op <= 1) t->dot_block_f32(q, m, x, n, d, out, n, op == 1 ? norms : NULL);
+                    if (op == 2) t->l2sq_block_f32(q, m, x, n, d, out, n);
+                    if (op == 3) t->l1_block_f32(q, m, x, n, d, out, n);
+                    int ok = 1;
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++) {
+                            double exact = 0, terms = 0;
+                            for (size_t k = 0; k < d; k++) {
+                                double a = q[i * d + k], b = x[j * d + k];
+                                double term = op <= 1 ? a * b : op == 2 ? (a - b) * (a - b) : fabs(a - b);
+                                exact += term, terms += fabs(term);
+                            }
+                            ok &= close_to_sum(out[i * n + j], exact, terms);
+                        }
+                    if (op == 1)
+                        for (size_t j = 0; j < n; j++) {
+                            double exact = 0;
+                            for (size_t k = 0; k < d; k++) exact += (double)x[j * d + k] * x[j * d + k];
+                            ok &= close_to_sum(norms[j], exact, exact);
+                        }
+                    CHECK(ok, "%s block op=%d m=%zu n=%zu d=%zu", tier, op, m, n, d);
+                }
+                if (m == n) { /* row-wise pairs */
+                    dense->dot_rows_f32(q, x, m, d, out);
+                    int ok = 1;
+                    for (size_t r = 0; r < m; r++) ok &= out[r] == dense->dot_f32(q + r * d, x + r * d, d);
+                    CHECK(ok, "%s dot_rows_f32 rows=%zu d=%zu", tier, m, d);
+                }
+                if (n >= 4) {
+                    const float *c[4] = {x, x + d, x + 2 * d, x + 3 * d};
+                    float four[4];
+                    t->dot_batch4_f32(q, c, d, four);
+                    int ok = 1;
+                    for (int j = 0; j < 4; j++) {
+                        double exact = 0, terms = 0;
+                        for (size_t k = 0; k < d; k++) exact += (double)q[k] * c[j][k], terms += fabs((double)q[k] * c[j][k]);
+                        ok &= close_to_sum(four[j], exact, terms);
+                    }
+                    CHECK(ok, "%s dot_batch4_f32 d=%zu", tier, d);
+                }
+            }
+}
+
 static int runnable(int isa) {
 #if defined(LE_EMULATE_X86)
     (void)isa;
@@ -128,14 +183,14 @@ static int runnable(int isa) {
 int main(void) {
     struct {
         int isa;
-        const le_kernel_table_t *table;
+        const le_kernel_table_t *dense, *batch;
     } tiers[] = {
-        {LE_ISA_SCALAR, &le_dense_scalar},
+        {LE_ISA_SCALAR, &le_dense_scalar, &le_batch_scalar},
 #if defined(LE_ARCH_X86_64)
-        {LE_ISA_AVX2, &le_dense_avx2},
-        {LE_ISA_AVX512, &le_dense_avx512},
+        {LE_ISA_AVX2, &le_dense_avx2, &le_batch_avx2},
+        {LE_ISA_AVX512, &le_dense_avx512, &le_batch_avx512},
 #elif defined(LE_ARCH_AARCH64)
-        {LE_ISA_NEON, &le_dense_neon},
+        {LE_ISA_NEON, &le_dense_neon, &le_batch_neon},
 #endif
     };
     for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
@@ -145,7 +200,8 @@ int main(void) {
             continue;
         }
         int before = failures;
-        check_table(name, tiers[i].table);
+        check_table(name, tiers[i].dense);
+        check_batch(name, tiers[i].dense, tiers[i].batch);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);
     }
     /* dispatch picks the best runnable tier and the entries go through it */

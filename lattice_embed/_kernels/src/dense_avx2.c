@@ -30,19 +30,19 @@ LE_ALWAYS_INLINE float le_reduce_f32_avx2_(const float *a, const float *b, size_
     return le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }
 
-static float le_dot_f32_avx2(const float *a, const float *b, size_t n) {
+float le_dot_f32_avx2(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx2_(a, b, n, le_step_dot_avx2_);
 }
 
-static float le_l2sq_f32_avx2(const float *a, const float *b, size_t n) {
+float le_l2sq_f32_avx2(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx2_(a, b, n, le_step_l2sq_avx2_);
 }
 
-static float le_l1_f32_avx2(const float *a, const float *b, size_t n) {
+float le_l1_f32_avx2(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx2_(a, b, n, le_step_l1_avx2_);
 }
 
-static float le_dot_norm_f32_avx2(const float *a, const float *b, size_t n, float *b_norm2) {
+float le_dot_norm_f32_avx2(const float *a, const float *b, size_t n, float *b_norm2) {
     __m256 ab0 = _mm256_setzero_ps(), ab1 = _mm256_setzero_ps();
     __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
     size_t i = 0;
@@ -111,6 +111,8 @@ static size_t le_normalize_f32_avx2(const float *x, float *out, size_t rows, siz
     return unchanged;
 }
 
+LE_DEFINE_ROWS(avx2)
+
 LE_TARGET_END
 
 const le_kernel_table_t le_dense_avx2 = {
@@ -120,6 +122,8 @@ const le_kernel_table_t le_dense_avx2 = {
     .l2sq_f32 = le_l2sq_f32_avx2,
     .l1_f32 = le_l1_f32_avx2,
     .normalize_f32 = le_normalize_f32_avx2,
+    .dot_rows_f32 = le_dot_rows_f32_avx2,
+    .cosine_rows_f32 = le_cosine_rows_f32_avx2,
 };
 
 #endif /* LE_ARCH_X86_64 */

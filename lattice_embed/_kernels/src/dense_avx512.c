@@ -29,19 +29,19 @@ LE_ALWAYS_INLINE float le_reduce_f32_avx512_(const float *a, const float *b, siz
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
 }
 
-static float le_dot_f32_avx512(const float *a, const float *b, size_t n) {
+float le_dot_f32_avx512(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx512_(a, b, n, le_step_dot_avx512_);
 }
 
-static float le_l2sq_f32_avx512(const float *a, const float *b, size_t n) {
+float le_l2sq_f32_avx512(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx512_(a, b, n, le_step_l2sq_avx512_);
 }
 
-static float le_l1_f32_avx512(const float *a, const float *b, size_t n) {
+float le_l1_f32_avx512(const float *a, const float *b, size_t n) {
     return le_reduce_f32_avx512_(a, b, n, le_step_l1_avx512_);
 }
 
-static float le_dot_norm_f32_avx512(const float *a, const float *b, size_t n, float *b_norm2) {
+float le_dot_norm_f32_avx512(const float *a, const float *b, size_t n, float *b_norm2) {
     __m512 ab0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps();
     __m512 bb0 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
     size_t i = 0;
@@ -109,6 +109,8 @@ static size_t le_normalize_f32_avx512(const float *x, float *out, size_t rows, s
     return unchanged;
 }
 
+LE_DEFINE_ROWS(avx512)
+
 LE_TARGET_END
 
 const le_kernel_table_t le_dense_avx512 = {
@@ -118,6 +120,8 @@ const le_kernel_table_t le_dense_avx512 = {
     .l2sq_f32 = le_l2sq_f32_avx512,
     .l1_f32 = le_l1_f32_avx512,
     .normalize_f32 = le_normalize_f32_avx512,
+    .dot_rows_f32 = le_dot_rows_f32_avx512,
+    .cosine_rows_f32 = le_cosine_rows_f32_avx512,
 };
 
 #endif /* LE_ARCH_X86_64 */

@@ -25,19 +25,19 @@ LE_ALWAYS_INLINE float le_reduce_f32_neon_(const float *a, const float *b, size_
     return sum;
 }
 
-static float le_dot_f32_neon(const float *a, const float *b, size_t n) {
+float le_dot_f32_neon(const float *a, const float *b, size_t n) {
     return le_reduce_f32_neon_(a, b, n, le_step_dot_neon_, le_tail_dot_);
 }
 
-static float le_l2sq_f32_neon(const float *a, const float *b, size_t n) {
+float le_l2sq_f32_neon(const float *a, const float *b, size_t n) {
     return le_reduce_f32_neon_(a, b, n, le_step_l2sq_neon_, le_tail_l2sq_);
 }
 
-static float le_l1_f32_neon(const float *a, const float *b, size_t n) {
+float le_l1_f32_neon(const float *a, const float *b, size_t n) {
     return le_reduce_f32_neon_(a, b, n, le_step_l1_neon_, le_tail_l1_);
 }
 
-static float le_dot_norm_f32_neon(const float *a, const float *b, size_t n, float *b_norm2) {
+float le_dot_norm_f32_neon(const float *a, const float *b, size_t n, float *b_norm2) {
     float32x4_t ab0 = vdupq_n_f32(0), ab1 = vdupq_n_f32(0);
     float32x4_t bb0 = vdupq_n_f32(0), bb1 = vdupq_n_f32(0);
     size_t i = 0;
@@ -101,6 +101,8 @@ static size_t le_normalize_f32_neon(const float *x, float *out, size_t rows, siz
     return unchanged;
 }
 
+LE_DEFINE_ROWS(neon)
+
 const le_kernel_table_t le_dense_neon = {
     .dot_f32 = le_dot_f32_neon,
     .dot_norm_f32 = le_dot_norm_f32_neon,
@@ -108,6 +110,8 @@ const le_kernel_table_t le_dense_neon = {
     .l2sq_f32 = le_l2sq_f32_neon,
     .l1_f32 = le_l1_f32_neon,
     .normalize_f32 = le_normalize_f32_neon,
+    .dot_rows_f32 = le_dot_rows_f32_neon,
+    .cosine_rows_f32 = le_cosine_rows_f32_neon,
 };
 
 #endif /* LE_ARCH_AARCH64 */

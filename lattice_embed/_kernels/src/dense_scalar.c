@@ -3,7 +3,7 @@
 #include "le/common.h"
 #include "le/kernels.h"
 
-static float le_dot_f32_scalar(const float *a, const float *b, size_t n) {
+float le_dot_f32_scalar(const float *a, const float *b, size_t n) {
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -16,7 +16,7 @@ static float le_dot_f32_scalar(const float *a, const float *b, size_t n) {
     return (s0 + s1) + (s2 + s3);
 }
 
-static float le_dot_norm_f32_scalar(const float *a, const float *b, size_t n, float *b_norm2) {
+float le_dot_norm_f32_scalar(const float *a, const float *b, size_t n, float *b_norm2) {
     float ab0 = 0, ab1 = 0, bb0 = 0, bb1 = 0;
     size_t i = 0;
     for (; i + 2 <= n; i += 2) {
@@ -52,7 +52,7 @@ static float le_cosine_f32_scalar(const float *a, const float *b, size_t n) {
     return le_cosine_from_parts_(ab0 + ab1, aa0 + aa1, bb0 + bb1);
 }
 
-static float le_l2sq_f32_scalar(const float *a, const float *b, size_t n) {
+float le_l2sq_f32_scalar(const float *a, const float *b, size_t n) {
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -70,7 +70,7 @@ static float le_l2sq_f32_scalar(const float *a, const float *b, size_t n) {
     return (s0 + s1) + (s2 + s3);
 }
 
-static float le_l1_f32_scalar(const float *a, const float *b, size_t n) {
+float le_l1_f32_scalar(const float *a, const float *b, size_t n) {
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -97,6 +97,8 @@ static size_t le_normalize_f32_scalar(const float *x, float *out, size_t rows, s
     return unchanged;
 }
 
+LE_DEFINE_ROWS(scalar)
+
 const le_kernel_table_t le_dense_scalar = {
     .dot_f32 = le_dot_f32_scalar,
     .dot_norm_f32 = le_dot_norm_f32_scalar,
@@ -104,4 +106,6 @@ const le_kernel_table_t le_dense_scalar = {
     .l2sq_f32 = le_l2sq_f32_scalar,
     .l1_f32 = le_l1_f32_scalar,
     .normalize_f32 = le_normalize_f32_scalar,
+    .dot_rows_f32 = le_dot_rows_f32_scalar,
+    .cosine_rows_f32 = le_cosine_rows_f32_scalar,
 };

@@ -23,4 +23,15 @@ static inline float le_inverse_norm_(float norm2) {
     return (float)(1.0 / sqrt((double)norm2));
 }
 
+/* Row-wise pair kernels of one ISA, over its pair kernels (defined in each dense_<isa>.c). */
+#define LE_DEFINE_ROWS(isa)                                                                          \
+    static void le_dot_rows_f32_##isa(const float *a, const float *b, size_t rows, size_t d,         \
+                                      float *out) {                                                  \
+        for (size_t r = 0; r < rows; r++) out[r] = le_dot_f32_##isa(a + r * d, b + r * d, d);       \
+    }                                                                                                \
+    static void le_cosine_rows_f32_##isa(const float *a, const float *b, size_t rows, size_t d,      \
+                                         float *out) {                                               \
+        for (size_t r = 0; r < rows; r++) out[r] = le_cosine_f32_##isa(a + r * d, b + r * d, d);    \
+    }
+
 #endif /* LE_COMMON_H */

@@ -38,7 +38,30 @@ extern "C" {
     /* each of `rows` rows of length d scaled to unit L2 norm; rows whose norm is 0 or not finite  \
        are copied unchanged (returns how many). `out` may be `x` itself. */                        \
     X(normalize_f32, size_t, (const float *x, float *out, size_t rows, size_t d),                  \
-      (x, out, rows, d))
+      (x, out, rows, d))                                                                           \
+    /* ---- batch family: q is m rows and x is n rows, both row-major with d columns ---------- */ \
+    /* out[i * ldo + j] = dot(q_i, x_j); when x_norm2 is not NULL, x_norm2[j] = |x_j|^2 from the   \
+       same pass. Each pair is summed in the same order whatever m, n and the tile it falls in. */ \
+    X(dot_block_f32, void,                                                                         \
+      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo,       \
+       float *x_norm2),                                                                            \
+      (q, m, x, n, d, out, ldo, x_norm2))                                                          \
+    /* out[i * ldo + j] = |q_i - x_j|^2 */                                                         \
+    X(l2sq_block_f32, void,                                                                        \
+      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo),      \
+      (q, m, x, n, d, out, ldo))                                                                   \
+    /* out[i * ldo + j] = sum |q_i - x_j| */                                                       \
+    X(l1_block_f32, void,                                                                          \
+      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo),      \
+      (q, m, x, n, d, out, ldo))                                                                   \
+    /* out[r] = dot(a_r, b_r) and cosine(a_r, b_r) for row-wise pairs of two rows x d matrices */  \
+    X(dot_rows_f32, void, (const float *a, const float *b, size_t rows, size_t d, float *out),     \
+      (a, b, rows, d, out))                                                                        \
+    X(cosine_rows_f32, void, (const float *a, const float *b, size_t rows, size_t d, float *out),  \
+      (a, b, rows, d, out))                                                                        \
+    /* out[j] = dot(q, c[j]) for four candidates, the query read once */                          \
+    X(dot_batch4_f32, void, (const float *q, const float *const *c, size_t d, float *out),         \
+      (q, c, d, out))
 
 /* Function pointer types: le_dot_f32_fn, ... */
 #define LE_X_TYPEDEF(name, ret, params, args) typedef ret(*le_##name##_fn) params;
@@ -115,14 +138,14 @@ LE_KERNELS(LE_X_ENTRY)
 #undef LE_X_ENTRY
 
 /* Partial tables defined by the family x ISA files (only those compiled for this architecture). */
-extern const le_kernel_table_t le_dense_scalar;
+extern const le_kernel_table_t le_dense_scalar, le_batch_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 #define LE_ARCH_X86_64 1
-extern const le_kernel_table_t le_dense_avx2;
-extern const le_kernel_table_t le_dense_avx512;
+extern const le_kernel_table_t le_dense_avx2, le_batch_avx2;
+extern const le_kernel_table_t le_dense_avx512, le_batch_avx512;
 #elif defined(__aarch64__)
 #define LE_ARCH_AARCH64 1
-extern const le_kernel_table_t le_dense_neon;
+extern const le_kernel_table_t le_dense_neon, le_batch_neon;
 #endif
 
 #ifdef __cplusplus

@@ -1,0 +1,137 @@
+/* Register tiles for the batch family, written once as a macro and instantiated per ISA.
+ *
+ * A tile sums op(a_i, b_j) over d for every pair of TM query rows x TN matrix rows, one vector
+ * accumulator per pair (the "dot form": both operands are read along d, so no packing is needed
+ * and every pair is summed in the same order whatever tile it falls in). Edge tiles repeat the
+ * last real row: those pairs are computed and never stored. With `with_norms`, the tile also sums
+ * b_j * b_j, the matrix rows' squared norms, in the same pass.
+ *
+ * LE_DEFINE_TILE(isa, vec, lanes, load, maskload_tail, fma, zero, hsum) defines
+ *   le_tile_<isa>_(a, TM, b, TN, d, step, with_norms, out, ldo, store_m, store_n, b_norm2)
+ * where TM, TN and with_norms must be constants at every call site.
+ */
+#ifndef LE_TILE_H
+#define LE_TILE_H
+
+#define LE_UNROLL _Pragma("GCC unroll 8")
+
+#define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero, hsum)   \
+    LE_ALWAYS_INLINE void le_tile_##isa##_(                                                          \
+        const float *const *a, const int tm, const float *const *b, const int tn, size_t d,          \
+        step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,                \
+        size_t store_n, float *b_norm2) {                                                            \
+        vec acc[max_m][max_n], norm_acc[max_n];                                                      \
+        LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < tn; j++) acc[i][j] =    \
+            zero;                                                                                    \
+        LE_UNROLL for (int j = 0; j < tn; j++) norm_acc[j] = zero;                                   \
+        size_t k = 0;                                                                                \
+        for (; k + (lanes) <= d; k += (lanes)) {                                                     \
+            vec av[max_m];                                                                           \
+            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = load(a[i] + k);                           \
+            LE_UNROLL for (int j = 0; j < tn; j++) {                                                 \
+                vec bv = load(b[j] + k);                                                             \
+                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);       \
+                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
+            }                                                                                        \
+        }                                                                                            \
+        if (k < d) {                                                                                 \
+            vec av[max_m];                                                                           \
+            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = tail_load(a[i] + k, d - k);               \
+            LE_UNROLL for (int j = 0; j < tn; j++) {                                                 \
+                vec bv = tail_load(b[j] + k, d - k);                                                 \
+                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);       \
+                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
+            }                                                                                        \
+        }                                                                                            \
+        for (size_t i = 0; i < store_m; i++)                                                         \
+            for (size_t j = 0; j < store_n; j++) out[i * ldo + j] = hsum(acc[i][j]);                 \
+        if (with_norms)                                                                              \
+            for (size_t j = 0; j < store_n; j++) b_norm2[j] = hsum(norm_acc[j]);                     \
+    }
+
+/* Rows [r0, r0 + count) of a row-major matrix as tile row pointers; rows past `rows` repeat the
+   last one. */
+LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *base, size_t r0,
+                                    size_t rows, size_t d) {
+    for (int t = 0; t < count; t++) {
+        size_t r = r0 + (size_t)t < rows ? r0 + (size_t)t : rows - 1;
+        ptrs[t] = base + r * d;
+    }
+}
+
+
+/* The batch kernels of one ISA. Many queries go through TM x TN tiles, and the first query rows
+ * through a (TM - 1) x TN tile that also sums the matrix rows' norms when they are wanted (one
+ * accumulator row fewer keeps the norm accumulators in registers). Query tiles are the outer loop,
+ * so a tile's query rows stay in L1 while the block's matrix rows stream past from L2. One query
+ * streams the matrix row after row through the ISA's pair kernels (le_<op>_f32_<isa>, defined in
+ * dense_<isa>.c), the access order the hardware prefetchers follow best. */
+#define LE_DECLARE_PAIRS(isa)                                                                        \
+    float le_dot_f32_##isa(const float *a, const float *b, size_t n);                                \
+    float le_dot_norm_f32_##isa(const float *a, const float *b, size_t n, float *b_norm2);           \
+    float le_l2sq_f32_##isa(const float *a, const float *b, size_t n);                               \
+    float le_l1_f32_##isa(const float *a, const float *b, size_t n);
+
+typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
+
+#define LE_DEFINE_BLOCKS(isa, step_fn_t, TM, TN, step_dot, step_l2sq, step_l1)                      \
+    LE_DECLARE_PAIRS(isa)                                                                            \
+    LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t m, const float *x, size_t n,      \
+                                            size_t d, float *out, size_t ldo, float *x_norm2,        \
+                                            step_fn_t step, le_pair_f32_fn pair) {                   \
+        const float *a[TM], *b[TN];                                                                  \
+        size_t i0 = 0;                                                                               \
+        if (m == 0 || n == 0) return;                                                                \
+        if (m == 1) {                                                                                \
+            for (size_t j = 0; j < n; j++)                                                           \
+                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * d, d, x_norm2 + j)               \
+                                 : pair(q, x + j * d, d);                                            \
+            return;                                                                                  \
+        }                                                                                            \
+        if (x_norm2) {                                                                               \
+            i0 = TM - 1;                                                                             \
+            le_tile_rows_(a, TM - 1, q, 0, m, d);                                                    \
+            for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
+                size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
+                le_tile_rows_(b, TN, x, j0, n, d);                                                   \
+                le_tile_##isa##_(a, TM - 1, b, TN, d, step, 1, out + j0, ldo,                        \
+                                 m < TM - 1 ? m : TM - 1, sn, x_norm2 + j0);                         \
+            }                                                                                        \
+        }                                                                                            \
+        for (; i0 < m; i0 += TM) {                                                                   \
+            size_t sm = m - i0 < TM ? m - i0 : TM;                                                   \
+            le_tile_rows_(a, TM, q, i0, m, d);                                                       \
+            for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
+                size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
+                le_tile_rows_(b, TN, x, j0, n, d);                                                   \
+                le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i0 * ldo + j0, ldo, sm, sn, NULL);  \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    static void le_dot_block_f32_##isa(const float *q, size_t m, const float *x, size_t n, size_t d, \
+                                       float *out, size_t ldo, float *x_norm2) {                     \
+        le_block_##isa##_(q, m, x, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa);             \
+    }                                                                                                \
+    static void le_l2sq_block_f32_##isa(const float *q, size_t m, const float *x, size_t n,          \
+                                        size_t d, float *out, size_t ldo) {                          \
+        le_block_##isa##_(q, m, x, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);              \
+    }                                                                                                \
+    static void le_l1_block_f32_##isa(const float *q, size_t m, const float *x, size_t n, size_t d,  \
+                                      float *out, size_t ldo) {                                      \
+        le_block_##isa##_(q, m, x, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);                  \
+    }                                                                                                \
+    static void le_dot_batch4_f32_##isa(const float *q, const float *const *c, size_t d,             \
+                                        float *out) {                                                \
+        const float *a[1] = {q};                                                                     \
+        le_tile_##isa##_(a, 1, c, 4, d, step_dot, 0, out, 4, 1, 4, NULL);                            \
+    }
+
+#define LE_BATCH_TABLE(isa)                       \
+    {                                             \
+        .dot_block_f32 = le_dot_block_f32_##isa,   \
+        .l2sq_block_f32 = le_l2sq_block_f32_##isa, \
+        .l1_block_f32 = le_l1_block_f32_##isa,     \
+        .dot_batch4_f32 = le_dot_batch4_f32_##isa, \
+    }
+
+#endif /* LE_TILE_H */

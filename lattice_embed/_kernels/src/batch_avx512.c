@@ -1,0 +1,26 @@
+/* Batch f32 kernels for AVX-512: 3 x 8 register tiles (24 accumulators of 32 zmm registers),
+ * sixteen lanes along d, one masked load for the tail. */
+#include "le/kernels.h"
+#include "le/target.h"
+
+#if defined(LE_ARCH_X86_64)
+#include "le/common.h"
+#include "le/tile.h"
+
+LE_TARGET_BEGIN(LE_FEATURES_AVX512)
+#include "le/isa_avx512.h"
+
+#define LE_LOAD_AVX512(p) _mm512_loadu_ps(p)
+#define LE_TAIL_LOAD_AVX512(p, rem) _mm512_maskz_loadu_ps(le_tail_mask_avx512_(rem), (p))
+#define LE_FMA_AVX512(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+
+LE_DEFINE_TILE(avx512, __m512, le_step_f32x16_fn, 16, 3, 8, LE_LOAD_AVX512, LE_TAIL_LOAD_AVX512,
+               LE_FMA_AVX512, _mm512_setzero_ps(), _mm512_reduce_add_ps)
+LE_DEFINE_BLOCKS(avx512, le_step_f32x16_fn, 3, 8, le_step_dot_avx512_, le_step_l2sq_avx512_,
+                 le_step_l1_avx512_)
+
+LE_TARGET_END
+
+const le_kernel_table_t le_batch_avx512 = LE_BATCH_TABLE(avx512);
+
+#endif /* LE_ARCH_X86_64 */
