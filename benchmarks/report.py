@@ -13,7 +13,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-PEERS = ("simsimd", "faiss", "numkong")
+PEERS = ("simsimd", "faiss", "numkong", "numpy sgemm")
 
 
 def _fmt(seconds: float) -> str:
@@ -49,6 +49,11 @@ def render(paths: list[Path]) -> str:
     for group, impls in groups.items():
         peers = [stats for name, stats in impls.items() if name.startswith(PEERS)]
         best_peer = min(peers, key=lambda stats: stats["median"]) if peers else None
+        floor = impls.get("floor")
+        if floor:  # how far each row is from the memory floor, by best times
+            lines.append(f"Floor: {_fmt(floor['min'])}; lattice_embed at "
+                         f"{impls['lattice_embed']['min'] / floor['min']:.2f}x of it.\n"
+                         if "lattice_embed" in impls else "")
         lines += [f"**{group}**", "",
                   ("| implementation | median | best | vs numpy (median / best) "
                    "| vs best peer (median / best) |"),

@@ -76,6 +76,29 @@ static void le_heap_push_(le_heap_t *h, float key, int64_t idx) {
     }
 }
 
+/* Push row[j] (negated for distances) as entry first_index + j. Once the heap is full, runs of
+   scores that cannot enter are skipped with one vectorizable comparison each. */
+static void le_heap_push_scores_(le_heap_t *h, const float *row, size_t count, size_t first_index,
+                                 int negate) {
+    size_t j = 0;
+    while (j < count) {
+        const float bar = h->keys[0]; /* the worst kept key */
+        if (h->size < h->capacity || bar != bar) {
+            le_heap_push_(h, negate ? -row[j] : row[j], (int64_t)(first_index + j));
+            j++;
+            continue;
+        }
+        size_t end = count - j < 16 ? count : j + 16;
+        int any = 0;
+        if (negate)
+            for (size_t t = j; t < end; t++) any |= -row[t] >= bar;
+        else
+            for (size_t t = j; t < end; t++) any |= row[t] >= bar;
+        for (; any && j < end; j++) le_heap_push_(h, negate ? -row[j] : row[j], (int64_t)(first_index + j));
+        j = end;
+    }
+}
+
 /* Heap sort in place: best first. */
 static void le_heap_sort_(le_heap_t *h) {
     for (size_t end = h->size; end > 1; end--) {
@@ -163,11 +186,7 @@ static void le_search_task_(void *ctx, size_t t) {
                     continue;
                 }
                 /* rank distances by their negation (so larger is better); L2 by its square */
-                le_heap_t *heap = &heaps[i0 + i];
-                if (le_is_distance_(job->metric))
-                    for (size_t j = 0; j < nb; j++) le_heap_push_(heap, -row[j], (int64_t)(r0 + j));
-                else
-                    for (size_t j = 0; j < nb; j++) le_heap_push_(heap, row[j], (int64_t)(r0 + j));
+                le_heap_push_scores_(&heaps[i0 + i], row, nb, r0, le_is_distance_(job->metric));
             }
         }
     }
