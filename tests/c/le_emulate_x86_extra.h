@@ -59,4 +59,11 @@ static inline float le_emu_mm512_reduce_add_ps(simde__m512 v) {
 }
 #define _mm512_reduce_add_ps le_emu_mm512_reduce_add_ps
 
+static inline simde__m256 le_emu_mm512_extractf32x8_ps(simde__m512 v, int upper) {
+    float lanes[16];
+    simde_mm512_storeu_ps(lanes, v);
+    return simde_mm256_loadu_ps(lanes + (upper ? 8 : 0));
+}
+#define _mm512_extractf32x8_ps le_emu_mm512_extractf32x8_ps
+
 #endif

@@ -14,8 +14,14 @@ LE_TARGET_BEGIN(LE_FEATURES_AVX2)
 #define LE_TAIL_LOAD_AVX2(p, rem) _mm256_maskload_ps((p), le_tail_mask_avx2_(rem))
 #define LE_FMA_AVX2(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 
+/* sums[j] = the sum of the lanes of acc[j], j < 4 */
+LE_ALWAYS_INLINE void le_reduce_row4_avx2_(const __m256 *acc, float *sums) {
+    __m256 pairs = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1)));
+}
+
 LE_DEFINE_TILE(avx2, __m256, le_step_f32x8_fn, 8, 3, 4, LE_LOAD_AVX2, LE_TAIL_LOAD_AVX2, LE_FMA_AVX2,
-               _mm256_setzero_ps(), le_hsum_f32x8_avx2_)
+               _mm256_setzero_ps(), le_reduce_row4_avx2_)
 LE_DEFINE_BLOCKS(avx2, le_step_f32x8_fn, 3, 4, le_step_dot_avx2_, le_step_l2sq_avx2_,
                  le_step_l1_avx2_)
 

@@ -16,8 +16,13 @@ LE_ALWAYS_INLINE float32x4_t le_tail_load_neon_(const float *p, size_t rem) {
 
 #define LE_FMA_NEON(a, b, c) vfmaq_f32((c), (a), (b))
 
+/* sums[j] = the sum of the lanes of acc[j], j < 4: a pairwise-add tree */
+LE_ALWAYS_INLINE void le_reduce_row4_neon_(const float32x4_t *acc, float *sums) {
+    vst1q_f32(sums, vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3])));
+}
+
 LE_DEFINE_TILE(neon, float32x4_t, le_step_f32x4_fn, 4, 3, 4, vld1q_f32, le_tail_load_neon_,
-               LE_FMA_NEON, vdupq_n_f32(0.0f), vaddvq_f32)
+               LE_FMA_NEON, vdupq_n_f32(0.0f), le_reduce_row4_neon_)
 LE_DEFINE_BLOCKS(neon, le_step_f32x4_fn, 3, 4, le_step_dot_neon_, le_step_l2sq_neon_,
                  le_step_l1_neon_)
 

@@ -15,10 +15,12 @@ LE_ALWAYS_INLINE float le_step_l1_scalar_(float acc, float a, float b) { return 
 #define LE_LOAD_SCALAR(p) (*(p))
 #define LE_TAIL_LOAD_SCALAR(p, rem) (*(p)) /* one lane: there is never a tail */
 #define LE_FMA_SCALAR(a, b, c) ((a) * (b) + (c))
-#define LE_IDENTITY(x) (x)
+LE_ALWAYS_INLINE void le_reduce_row4_scalar_(const float *acc, float *sums) {
+    memcpy(sums, acc, 4 * sizeof(float));
+}
 
 LE_DEFINE_TILE(scalar, float, le_step_f32_scalar_fn, 1, 3, 4, LE_LOAD_SCALAR, LE_TAIL_LOAD_SCALAR,
-               LE_FMA_SCALAR, 0.0f, LE_IDENTITY)
+               LE_FMA_SCALAR, 0.0f, le_reduce_row4_scalar_)
 LE_DEFINE_BLOCKS(scalar, le_step_f32_scalar_fn, 3, 4, le_step_dot_scalar_, le_step_l2sq_scalar_,
                  le_step_l1_scalar_)
 

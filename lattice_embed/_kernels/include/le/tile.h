@@ -6,24 +6,29 @@
  * last real row: those pairs are computed and never stored. With `with_norms`, the tile also sums
  * b_j * b_j, the matrix rows' squared norms, in the same pass.
  *
- * LE_DEFINE_TILE(isa, vec, lanes, load, maskload_tail, fma, zero, hsum) defines
+ * LE_DEFINE_TILE(isa, vec, step type, lanes, max TM, max TN, load, tail_load, fma, zero,
+ * reduce_row) defines
  *   le_tile_<isa>_(a, TM, b, TN, d, step, with_norms, out, ldo, store_m, store_n, b_norm2)
- * where TM, TN and with_norms must be constants at every call site.
+ * where TM, TN and with_norms must be constants at every call site, and reduce_row(acc, sums)
+ * turns one row of max TN accumulators into max TN sums (a transposed reduction: cheaper than
+ * reducing each accumulator on its own).
  */
 #ifndef LE_TILE_H
 #define LE_TILE_H
 
 #define LE_UNROLL _Pragma("GCC unroll 8")
 
-#define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero, hsum)   \
+#define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero,         \
+                       reduce_row)                                                                   \
     LE_ALWAYS_INLINE void le_tile_##isa##_(                                                          \
         const float *const *a, const int tm, const float *const *b, const int tn, size_t d,          \
         step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,                \
         size_t store_n, float *b_norm2) {                                                            \
         vec acc[max_m][max_n], norm_acc[max_n];                                                      \
-        LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < tn; j++) acc[i][j] =    \
-            zero;                                                                                    \
-        LE_UNROLL for (int j = 0; j < tn; j++) norm_acc[j] = zero;                                   \
+        /* all max_n columns: reduce_row reads them all, stores only the real ones */               \
+        LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < (max_n); j++)           \
+            acc[i][j] = zero;                                                                        \
+        LE_UNROLL for (int j = 0; j < (max_n); j++) norm_acc[j] = zero;                              \
         size_t k = 0;                                                                                \
         for (; k + (lanes) <= d; k += (lanes)) {                                                     \
             vec av[max_m];                                                                           \
@@ -43,10 +48,15 @@
                 if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
             }                                                                                        \
         }                                                                                            \
-        for (size_t i = 0; i < store_m; i++)                                                         \
-            for (size_t j = 0; j < store_n; j++) out[i * ldo + j] = hsum(acc[i][j]);                 \
-        if (with_norms)                                                                              \
-            for (size_t j = 0; j < store_n; j++) b_norm2[j] = hsum(norm_acc[j]);                     \
+        float sums[max_n];                                                                           \
+        for (size_t i = 0; i < store_m; i++) {                                                       \
+            reduce_row(acc[i], sums);                                                                \
+            memcpy(out + i * ldo, sums, store_n * sizeof(float));                                    \
+        }                                                                                            \
+        if (with_norms) {                                                                            \
+            reduce_row(norm_acc, sums);                                                              \
+            memcpy(b_norm2, sums, store_n * sizeof(float));                                          \
+        }                                                                                            \
     }
 
 /* Rows [r0, r0 + count) of a row-major matrix as tile row pointers; rows past `rows` repeat the
