@@ -1,4 +1,4 @@
-"""Shared fixtures for the pure-Python layers: a fake clock and a standard plan."""
+"""Fixtures for the pure-Python layers: a fake clock, the standard plan, JSON fixtures."""
 
 from __future__ import annotations
 
@@ -8,23 +8,11 @@ from typing import Any
 
 import pytest
 
-from lattice_embed import EmbeddingModel
 from lattice_embed.migration import MigrationPlan
 
+from .helpers import FakeClock, make_plan
+
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-class FakeClock:
-    """A monotonic clock that moves only when a test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -40,17 +28,6 @@ def load_fixture() -> Any:
         return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
     return load
-
-
-def make_plan(total: int = 1000, plan_id: str = "test-migration-001") -> MigrationPlan:
-    return MigrationPlan(
-        id=plan_id,
-        source_model=EmbeddingModel.BGE_SMALL_EN_V15,
-        target_model=EmbeddingModel.BGE_BASE_EN_V15,
-        total_embeddings=total,
-        batch_size=100,
-        created_at="2026-01-27T00:00:00Z",
-    )
 
 
 @pytest.fixture
