@@ -34,8 +34,3 @@ def load_fixture() -> Any:
 def plan() -> MigrationPlan:
     """The original tests' plan: bge-small -> bge-base, 1000 embeddings."""
     return make_plan()
-
-
-@pytest.fixture
-def plan_factory() -> Any:
-    return make_plan

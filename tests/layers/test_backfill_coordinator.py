@@ -35,7 +35,11 @@ SOURCE = EmbeddingModel.BGE_SMALL_EN_V15
 TARGET = EmbeddingModel.BGE_BASE_EN_V15
 PLAN_ID = "test-migration-001"
 LEGACY, TARGET_ROUTE, DUAL = EmbeddingRoute.LEGACY, EmbeddingRoute.TARGET, EmbeddingRoute.DUAL_WRITE
-STABLE, MIGRATING, WINDOW = RoutingPhase.STABLE, RoutingPhase.MIGRATING, RoutingPhase.ROLLBACK_WINDOW
+STABLE, MIGRATING, WINDOW = (
+    RoutingPhase.STABLE,
+    RoutingPhase.MIGRATING,
+    RoutingPhase.ROLLBACK_WINDOW,
+)
 
 
 def coordinator_in(
@@ -221,8 +225,12 @@ def test_a_refused_batch_still_counts_as_in_the_original() -> None:
     assert coord.state == Planned()
 
 
-@pytest.mark.parametrize(("count", "error"), [(-1, ValueError), (2.0, TypeError), (None, TypeError)])
-def test_record_batch_refuses_bad_counts_without_counting(count: Any, error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("count", "error"), [(-1, ValueError), (2.0, TypeError), (None, TypeError)]
+)
+def test_record_batch_refuses_bad_counts_without_counting(
+    count: Any, error: type[Exception]
+) -> None:
     coord = started()
     with pytest.raises(error, match="count"):
         coord.record_batch(count)
@@ -388,7 +396,11 @@ def test_full_lifecycle(plan: MigrationPlan) -> None:
     )
     for _ in range(3):
         coord.record_batch(100)
-    assert (coord.backfilled_count, coord.state.processed, coord.route_query()) == (300, 300, LEGACY)
+    assert (coord.backfilled_count, coord.state.processed, coord.route_query()) == (
+        300,
+        300,
+        LEGACY,
+    )
     coord.record_batch(500)
     assert (coord.route_query(), coord.route_request(True), coord.next_batch_size()) == (
         TARGET_ROUTE,

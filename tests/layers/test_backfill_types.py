@@ -166,7 +166,9 @@ def test_routing_config_stores_write_models_as_a_tuple() -> None:
     config = EmbeddingRoutingConfig(BASE, [SMALL, BASE], RoutingPhase.MIGRATING, "m")
     assert config.write_models == (SMALL, BASE)
     assert config == EmbeddingRoutingConfig(BASE, (SMALL, BASE), RoutingPhase.MIGRATING, "m")
-    assert hash(config) == hash(EmbeddingRoutingConfig(BASE, (SMALL, BASE), RoutingPhase.MIGRATING, "m"))
+    assert hash(config) == hash(
+        EmbeddingRoutingConfig(BASE, (SMALL, BASE), RoutingPhase.MIGRATING, "m")
+    )
     assert len(config.write_models) > 1  # dual-write active
 
 

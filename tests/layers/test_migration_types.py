@@ -200,7 +200,9 @@ def test_skip_reason_fixture(load_fixture: Any) -> None:
 
 
 def test_skip_reason_reads_pascal_case_and_unit_as_null() -> None:
-    assert SkipReason.from_dict({"ContentTooLarge": {"size": 10, "max": 5}}) == ContentTooLarge(10, 5)
+    assert SkipReason.from_dict({"ContentTooLarge": {"size": 10, "max": 5}}) == ContentTooLarge(
+        10, 5
+    )
     assert SkipReason.from_dict({"content_deleted": None}) == ContentDeleted()
     assert ManualSkip.from_dict({"manual_skip": "x"}) == ManualSkip("x")
     with pytest.raises(ValueError, match="expected ManualSkip"):
@@ -390,7 +392,11 @@ def test_progress_fixtures(load_fixture: Any) -> None:
 
     payload = load_fixture("migration_progress_completed.json")
     report = MigrationProgress.from_dict(payload)
-    assert (report.state, report.eta_secs, report.effective_total) == (Completed(100, 5, 5.5), None, 95)
+    assert (report.state, report.eta_secs, report.effective_total) == (
+        Completed(100, 5, 5.5),
+        None,
+        95,
+    )
     assert json.dumps(report.to_dict(), separators=(",", ":")) == (
         '{"migration_id":"test","state":{"completed":{"processed":100,"skipped":5,'
         '"duration_secs":5.5}},"skipped":5,"effective_total":95,"effective_coverage":1.0,'

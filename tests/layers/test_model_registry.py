@@ -26,8 +26,7 @@ from lattice_embed.model import provenance_hash
 M = EmbeddingModel
 BGE_QUERY = "Represent this sentence for searching relevant passages: "
 QWEN_QUERY = (
-    "Instruct: Given a web search query, retrieve relevant passages that answer the query"
-    "\nQuery: "
+    "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery: "
 )
 
 # member, Rust variant, display, model_id, native dims, max tokens, local, MRL, key version,
@@ -163,7 +162,9 @@ def test_parse_reads_every_display_name_back() -> None:
         assert EmbeddingModel.parse(str(model)) is model
 
 
-@pytest.mark.parametrize("text", ["unknown-model", "", "bge", "e5", "qwen3-0.6b", "bge_small_en_v15"])
+@pytest.mark.parametrize(
+    "text", ["unknown-model", "", "bge", "e5", "qwen3-0.6b", "bge_small_en_v15"]
+)
 def test_parse_rejects_unknown_names_listing_all_valid_ones(text: str) -> None:
     with pytest.raises(ValueError, match="unknown embedding model") as info:
         EmbeddingModel.parse(text)
@@ -264,16 +265,16 @@ def test_config_accepts_mrl_dimensions_in_range(model: EmbeddingModel, dim: int)
         (M.BGE_BASE_EN_V15, 768,
          "invalid input: bge-base-en-v1.5 does not support configurable embedding dimensions"),
         (M.TEXT_EMBEDDING_3_SMALL, 512,
-         "invalid input: text-embedding-3-small does not support configurable embedding "
-         "dimensions"),
+         ("invalid input: text-embedding-3-small does not support configurable embedding "
+          "dimensions")),
         (M.QWEN3_EMBEDDING_4B, 31, "invalid input: embedding output dimension 31 is below minimum 32"),
         (M.QWEN3_EMBEDDING_4B, 0, "invalid input: embedding output dimension 0 is below minimum 32"),
         (M.QWEN3_EMBEDDING_4B, 2561,
-         "invalid input: embedding output dimension 2561 exceeds native dimension 2560 for "
-         "qwen3-embedding-4b"),
+         ("invalid input: embedding output dimension 2561 exceeds native dimension 2560 for "
+          "qwen3-embedding-4b")),
         (M.QWEN3_EMBEDDING_0_6B, 1025,
-         "invalid input: embedding output dimension 1025 exceeds native dimension 1024 for "
-         "qwen3-embedding-0.6b"),
+         ("invalid input: embedding output dimension 1025 exceeds native dimension 1024 for "
+          "qwen3-embedding-0.6b")),
     ],
 )  # fmt: skip
 def test_config_rejects_invalid_mrl_with_the_original_messages(
@@ -380,9 +381,12 @@ def test_provenance_fixture_from_rust_round_trips(load_fixture: Any) -> None:
     assert provenance.hash == provenance_hash(
         provenance.model, provenance.model_id, provenance.loaded_at_iso
     )
-    assert ModelProvenance.new(
-        M.BGE_SMALL_EN_V15, "BAAI/bge-small-en-v1.5", loaded_at_ns=provenance.loaded_at_ns
-    ) == provenance
+    assert (
+        ModelProvenance.new(
+            M.BGE_SMALL_EN_V15, "BAAI/bge-small-en-v1.5", loaded_at_ns=provenance.loaded_at_ns
+        )
+        == provenance
+    )
 
 
 def test_provenance_differs_per_load_time_and_knows_its_model() -> None:
