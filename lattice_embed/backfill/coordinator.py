@@ -31,7 +31,7 @@ class BackfillCoordinator:
     State       new document   existing doc    query
     ==========  =============  ==============  ===========================
     Planned     LEGACY         LEGACY          LEGACY
-    InProgress  DUAL_WRITE*    LEGACY          TARGET once processed/total
+    InProgress  DUAL_WRITE[1]  LEGACY          TARGET once processed/total
                                                >= threshold, else LEGACY
     Paused      LEGACY         LEGACY          LEGACY
     Completed   TARGET         TARGET          TARGET
@@ -39,7 +39,7 @@ class BackfillCoordinator:
     Cancelled   LEGACY         LEGACY          LEGACY
     ==========  =============  ==============  ===========================
 
-    \\* LEGACY when `config.dual_write` is off. `route_request` says TARGET during the
+    [1] LEGACY when `config.dual_write` is off. `route_request` says TARGET during the
     rollback window; writers that must keep both indexes current use `routing_config()`.
 
     Cutover is the moment `record_batch` observes completion; the rollback window runs
@@ -206,13 +206,13 @@ class BackfillCoordinator:
         State               query   writes            phase            migration_id
         ==================  ======  ================  ===============  ============
         Planned             source  source            STABLE           None
-        InProgress          source  source, target*   MIGRATING        plan.id
+        InProgress          source  source, target[1] MIGRATING        plan.id
         Completed, window   target  source, target    ROLLBACK_WINDOW  plan.id
         Completed, after    target  target            STABLE           None
         Paused/Failed/Canc  source  source            STABLE           None
         ==================  ======  ================  ===============  ============
 
-        \\* source only when `config.dual_write` is off.
+        [1] source only when `config.dual_write` is off.
         """
         source, target = self.source_model, self.target_model
         state = self.state

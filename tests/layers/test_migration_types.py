@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from typing import Any
 
 import pytest
@@ -486,3 +487,16 @@ def test_every_plan_round_trips_through_json(plan: MigrationPlan) -> None:
 @given(progress_reports)
 def test_every_progress_report_round_trips_through_json(report: MigrationProgress) -> None:
     assert MigrationProgress.from_dict(through_json(report)) == report
+
+
+def test_values_pickle_for_worker_processes() -> None:
+    values: list[object] = [
+        *CANONICAL_STATES,
+        SkipReason.content_too_large(1, 2),
+        MigrationPlan(
+            "m", EmbeddingModel.BGE_SMALL_EN_V15, EmbeddingModel.BGE_BASE_EN_V15, 1, 1, "t"
+        ),
+        EmbeddingModel.QWEN3_EMBEDDING_0_6B,
+    ]
+    for value in values:
+        assert pickle.loads(pickle.dumps(value)) == value
