@@ -178,7 +178,8 @@ def plan_of(total: int) -> MigrationPlan:
 
 
 class LifecycleRules(RuleBasedStateMachine):
-    """Rules both machines share; subclasses create `subject` and define `record_work`."""
+    """Rules both machines share; each subclass builds `subject` in its `initialize` and adds
+    its own way of recording work (`record_progress` or `record_batch`)."""
 
     subject: MigrationController | BackfillCoordinator
     ref: Reference
