@@ -16,7 +16,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Final
 
@@ -41,6 +41,8 @@ __all__ = [
     "Pooling",
     "provenance_hash",
 ]
+
+_UTC: Final = timezone(timedelta(0))  # datetime.UTC needs Python 3.11
 
 MIN_MRL_OUTPUT_DIM: Final = 32
 """Smallest output dimension a Matryoshka (MRL) model may be truncated to."""
@@ -471,10 +473,10 @@ def _rfc3339_utc(nanos_since_epoch: int) -> str:
     """Format an instant as chrono's `to_rfc3339()` does for UTC: `+00:00`, and 0, 3, 6 or
     9 fraction digits, the fewest that show every non-zero digit."""
     seconds, nanos = divmod(nanos_since_epoch, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = time.gmtime(seconds)
     text = (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+        f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}"
+        f"T{moment.tm_hour:02d}:{moment.tm_min:02d}:{moment.tm_sec:02d}"
     )
     if nanos == 0:
         fraction = ""
@@ -541,7 +543,7 @@ class ModelProvenance:
     def loaded_at(self) -> datetime:
         """The load time as an aware UTC datetime (microsecond precision)."""
         seconds, nanos = divmod(self.loaded_at_ns, 1_000_000_000)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=nanos // 1000)
+        return datetime.fromtimestamp(seconds, tz=_UTC).replace(microsecond=nanos // 1000)
 
     @property
     def dimensions(self) -> int:

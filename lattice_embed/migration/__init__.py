@@ -18,7 +18,15 @@ from .skip import (
     PermanentApiError,
     SkipReason,
 )
-from .state import Cancelled, Completed, Failed, InProgress, MigrationState, Paused, Planned
+from .state import (
+    Cancelled,
+    Completed,
+    Failed,
+    InProgress,
+    MigrationState,
+    Paused,
+    Planned,
+)
 
 __all__ = [
     "Cancelled",

@@ -10,7 +10,15 @@ from .errors import MigrationError
 from .plan import MigrationPlan
 from .progress import MigrationProgress
 from .skip import SkipReason
-from .state import Cancelled, Completed, Failed, InProgress, MigrationState, Paused, Planned
+from .state import (
+    Cancelled,
+    Completed,
+    Failed,
+    InProgress,
+    MigrationState,
+    Paused,
+    Planned,
+)
 
 __all__ = ["Clock", "MigrationController"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -375,7 +374,7 @@ def test_provenance_fixture_from_rust_round_trips(load_fixture: Any) -> None:
     assert provenance.model is M.BGE_SMALL_EN_V15
     assert provenance.model_id == "BAAI/bge-small-en-v1.5"
     assert provenance.loaded_at_ns == JAN_27_2026 + 123_456_789
-    assert provenance.loaded_at == datetime(2026, 1, 27, 0, 0, 0, 123456, tzinfo=timezone.utc)
+    assert provenance.loaded_at.isoformat() == "2026-01-27T00:00:00.123456+00:00"
     assert provenance.to_dict() == payload
     # The stored hash is what the Rust service computed; recomputing it agrees.
     assert provenance.hash == provenance_hash(
