@@ -48,16 +48,27 @@
                 if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
             }                                                                                        \
         }                                                                                            \
+        /* constant row indices keep the accumulators in registers through the reduction */        \
         float sums[max_n];                                                                           \
-        for (size_t i = 0; i < store_m; i++) {                                                       \
-            reduce_row(acc[i], sums);                                                                \
-            memcpy(out + i * ldo, sums, store_n * sizeof(float));                                    \
+        LE_UNROLL for (int i = 0; i < tm; i++) {                                                     \
+            if ((size_t)i >= store_m) break;                                                         \
+            if (store_n == (max_n)) {                                                                \
+                reduce_row(acc[i], out + i * ldo);                                                   \
+            } else {                                                                                 \
+                reduce_row(acc[i], sums);                                                            \
+                memcpy(out + i * ldo, sums, store_n * sizeof(float));                                \
+            }                                                                                        \
         }                                                                                            \
         if (with_norms) {                                                                            \
             reduce_row(norm_acc, sums);                                                              \
             memcpy(b_norm2, sums, store_n * sizeof(float));                                          \
         }                                                                                            \
     }
+
+/* Ask for `count` floats from `p` to be brought into cache (a hint: never faults). */
+LE_ALWAYS_INLINE void le_prefetch_rows_(const float *p, size_t count) {
+    for (size_t i = 0; i < count; i += 16) __builtin_prefetch(p + i, 0, 3);
+}
 
 /* Rows [r0, r0 + count) of a row-major matrix as tile row pointers; rows past `rows` repeat the
    last one. */
@@ -111,6 +122,8 @@ typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
         for (; i0 < m; i0 += TM) {                                                                   \
             size_t sm = m - i0 < TM ? m - i0 : TM;                                                   \
             le_tile_rows_(a, TM, q, i0, m, d);                                                       \
+            if (i0 + TM < m) /* the next query tile, into cache while this one runs */             \
+                le_prefetch_rows_(q + (i0 + TM) * d, (m - i0 - TM < TM ? m - i0 - TM : TM) * d);     \
             for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
                 size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
                 le_tile_rows_(b, TN, x, j0, n, d);                                                   \
