@@ -83,8 +83,8 @@ LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *
 
 /* The batch kernels of one ISA. Many queries go through TM x TN tiles, and the first query rows
  * through a (TM - 1) x TN tile that also sums the matrix rows' norms when they are wanted (one
- * accumulator row fewer keeps the norm accumulators in registers). Query tiles are the outer loop,
- * so a tile's query rows stay in L1 while the block's matrix rows stream past from L2. One query
+ * accumulator row fewer keeps the norm accumulators in registers). Matrix tiles are the outer
+ * loop: a tile's rows stay in L1 while the block's query tiles stream past from L2. One query
  * streams the matrix row after row through the ISA's pair kernels (le_<op>_f32_<isa>, defined in
  * dense_<isa>.c), the access order the hardware prefetchers follow best. */
 #define LE_DECLARE_PAIRS(isa)                                                                        \
@@ -119,15 +119,13 @@ typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
                                  m < TM - 1 ? m : TM - 1, sn, x_norm2 + j0);                         \
             }                                                                                        \
         }                                                                                            \
-        for (; i0 < m; i0 += TM) {                                                                   \
-            size_t sm = m - i0 < TM ? m - i0 : TM;                                                   \
-            le_tile_rows_(a, TM, q, i0, m, d);                                                       \
-            if (i0 + TM < m) /* the next query tile, into cache while this one runs */             \
-                le_prefetch_rows_(q + (i0 + TM) * d, (m - i0 - TM < TM ? m - i0 - TM : TM) * d);     \
-            for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
-                size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
-                le_tile_rows_(b, TN, x, j0, n, d);                                                   \
-                le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i0 * ldo + j0, ldo, sm, sn, NULL);  \
+        for (size_t j0 = 0; j0 < n; j0 += TN) {                                                      \
+            size_t sn = n - j0 < TN ? n - j0 : TN;                                                   \
+            le_tile_rows_(b, TN, x, j0, n, d);                                                       \
+            for (size_t i = i0; i < m; i += TM) {                                                    \
+                size_t sm = m - i < TM ? m - i : TM;                                                 \
+                le_tile_rows_(a, TM, q, i, m, d);                                                    \
+                le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i * ldo + j0, ldo, sm, sn, NULL);   \
             }                                                                                        \
         }                                                                                            \
     }                                                                                                \
