@@ -127,9 +127,9 @@ static void check_batch(const char *tier, const le_kernel_table_t *dense, const 
                 for (size_t i = 0; i < m * d; i++) q[i] = uniform();
                 for (size_t i = 0; i < n * d; i++) x[i] = uniform();
                 for (int op = 0; op < 4; op++) { /* dot, dot + norms, l2sq, l1 */
-                    if (op <= 1) t->dot_block_f32(q, m, x, n, d, out, n, op == 1 ? norms : NULL);
-                    if (op == 2) t->l2sq_block_f32(q, m, x, n, d, out, n);
-                    if (op == 3) t->l1_block_f32(q, m, x, n, d, out, n);
+                    if (op <= 1) t->dot_block_f32(q, d, m, x, d, n, d, out, n, op == 1 ? norms : NULL);
+                    if (op == 2) t->l2sq_block_f32(q, d, m, x, d, n, d, out, n);
+                    if (op == 3) t->l1_block_f32(q, d, m, x, d, n, d, out, n);
                     int ok = 1;
                     for (size_t i = 0; i < m; i++)
                         for (size_t j = 0; j < n; j++) {
@@ -148,6 +148,20 @@ static void check_batch(const char *tier, const le_kernel_table_t *dense, const 
                             ok &= close_to_sum(norms[j], exact, exact);
                         }
                     CHECK(ok, "%s block op=%d m=%zu n=%zu d=%zu", tier, op, m, n, d);
+                }
+                if (d > 1) { /* rows further apart than d: the first d - 1 floats of each row */
+                    t->dot_block_f32(q, d, m, x, d, n, d - 1, out, n, NULL);
+                    int ok = 1;
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++) {
+                            double exact = 0, terms = 0;
+                            for (size_t k = 0; k + 1 < d; k++) {
+                                double term = (double)q[i * d + k] * x[j * d + k];
+                                exact += term, terms += fabs(term);
+                            }
+                            ok &= close_to_sum(out[i * n + j], exact, terms);
+                        }
+                    CHECK(ok, "%s dot_block_f32 strided m=%zu n=%zu d=%zu", tier, m, n, d - 1);
                 }
                 if (m == n) { /* row-wise pairs */
                     dense->dot_rows_f32(q, x, m, d, out);

@@ -107,8 +107,8 @@ def test_top_k_edge_values_of_k(isa: str) -> None:
     assert indices.shape == (0,)
 
 
-@pytest.mark.parametrize(("m", "n"), [(None, 1000), (3, 1000), (40, 300)],
-                         ids=["one-query", "few-queries", "many-queries"])
+@pytest.mark.parametrize(("m", "n"), [(None, 1000), (3, 1000), (40, 300), (61, 90), (121, 20)],
+                         ids=["one-query", "few-queries", "many-queries", "61-queries", "121-queries"])
 def test_thread_count_changes_nothing(isa: str, m: int | None, n: int) -> None:
     q, x = data(m, n, 96)
     for metric in METRICS:

@@ -11,6 +11,7 @@
  * cut, and top-k ranks by a total order, so results do not depend on the thread count.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,18 +129,47 @@ typedef struct {
 static int le_is_distance_(le_metric_t metric) { return metric >= LE_METRIC_L2SQ; }
 
 /* Raw sums for a block: dot (and the rows' squared norms when asked), squared L2 or L1. */
-static void le_score_block_(const le_search_job_t *job, const float *q, size_t m, const float *x,
-                            size_t n, float *out, size_t ldo, float *x_norm2) {
+static void le_score_block_(const le_search_job_t *job, const float *q, size_t ldq, size_t m,
+                            const float *x, size_t ldx, size_t n, float *out, size_t ldo,
+                            float *x_norm2) {
+    const size_t d = job->d;
     switch (job->metric) {
     case LE_METRIC_DOT:
-    case LE_METRIC_COSINE: le_dot_block_f32(q, m, x, n, job->d, out, ldo, x_norm2); break;
+    case LE_METRIC_COSINE: le_dot_block_f32(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2); break;
     case LE_METRIC_L2SQ:
-    case LE_METRIC_L2: le_l2sq_block_f32(q, m, x, n, job->d, out, ldo); break;
-    case LE_METRIC_L1: le_l1_block_f32(q, m, x, n, job->d, out, ldo); break;
+    case LE_METRIC_L2: le_l2sq_block_f32(q, ldq, m, x, ldx, n, d, out, ldo); break;
+    case LE_METRIC_L1: le_l1_block_f32(q, ldq, m, x, ldx, n, d, out, ldo); break;
     }
 }
 
 static float le_inverse_sqrt_(float norm2) { return norm2 == 0.0f ? 0.0f : (float)(1.0 / sqrt((double)norm2)); }
+
+/* Register tiles read whole vectors from every row: rows starting on a cache line never split a
+   load across two lines. Inputs (numpy's included) rarely start there, so the tiled path reads
+   its operands from aligned copies whose rows are padded to a multiple of 16 floats. */
+#define LE_CACHE_LINE 64
+#define LE_QUERY_COPY_BYTES (4u << 20) /* queries copied at a time, per thread */
+
+static size_t le_padded_(size_t d) { return (d + 15) / 16 * 16; }
+
+static int le_rows_aligned_(const float *rows, size_t d) {
+    return d == 0 || ((uintptr_t)rows % LE_CACHE_LINE == 0 && d % 16 == 0);
+}
+
+static void le_copy_rows_(float *dst, size_t ld, const float *src, size_t rows, size_t d) {
+    for (size_t r = 0; r < rows; r++) {
+        memcpy(dst + r * ld, src + r * d, d * sizeof(float));
+        memset(dst + r * ld + d, 0, (ld - d) * sizeof(float));
+    }
+}
+
+/* A span of `count` items cut into pieces of `piece`, where a remainder of one joins the last
+   piece: a query block never holds a lone query unless the call has only one (a lone query takes
+   the pair kernels, whose sums are ordered differently from a tile's). */
+static size_t le_piece_(size_t at, size_t end, size_t piece) {
+    size_t left = end - at;
+    return left <= piece + 1 ? left : piece;
+}
 
 static void le_search_task_(void *ctx, size_t t) {
     le_search_job_t *job = ctx;
@@ -152,46 +182,70 @@ static void le_search_task_(void *ctx, size_t t) {
         qa = job->m * t / job->tasks, qb = job->m * (t + 1) / job->tasks;
     le_heap_t *heaps = job->heaps ? job->heaps + (job->split_rows ? t * job->m : 0) : NULL;
 
-    float *scratch = top_k ? malloc(LE_SEARCH_BLOCK_QUERIES * block_rows * sizeof(float)) : NULL;
+    /* one query streams the matrix in place; tiles read aligned copies unless the input is so */
+    const int tiled = job->m > 1;
+    const int copy_q = tiled && !le_rows_aligned_(job->q, d);
+    const int copy_x = tiled && !le_rows_aligned_(job->x, d);
+    const size_t ldq = copy_q ? le_padded_(d) : d, ldx = copy_x ? le_padded_(d) : d;
+    size_t queries_at_once = qb - qa;
+    if (copy_q) {
+        size_t fit = LE_QUERY_COPY_BYTES / (ldq * sizeof(float));
+        queries_at_once = fit < LE_SEARCH_BLOCK_QUERIES ? LE_SEARCH_BLOCK_QUERIES : fit;
+    }
+    const size_t query_block = LE_SEARCH_BLOCK_QUERIES;
+    float *scratch = top_k ? malloc((query_block + 1) * block_rows * sizeof(float)) : NULL;
     float *x_norm2 = cosine ? malloc(2 * block_rows * sizeof(float)) : NULL;
-    if ((top_k && !scratch) || (cosine && !x_norm2)) {
+    float *q_copy = copy_q ? aligned_alloc(LE_CACHE_LINE, (queries_at_once + 1) * ldq * sizeof(float)) : NULL;
+    float *x_copy = copy_x ? aligned_alloc(LE_CACHE_LINE, block_rows * ldx * sizeof(float)) : NULL;
+    if ((top_k && !scratch) || (cosine && !x_norm2) || (copy_q && !q_copy) || (copy_x && !x_copy)) {
         job->failed = 1;
-        free(scratch), free(x_norm2);
-        return;
+        goto done;
     }
     float *x_inv = cosine ? x_norm2 + block_rows : NULL;
 
-    for (size_t r0 = ra; r0 < rb; r0 += block_rows) {
-        const size_t nb = rb - r0 < block_rows ? rb - r0 : block_rows;
-        const float *xb = job->x + r0 * d;
-        for (size_t i0 = qa; i0 < qb; i0 += LE_SEARCH_BLOCK_QUERIES) {
-            const size_t mb = qb - i0 < LE_SEARCH_BLOCK_QUERIES ? qb - i0 : LE_SEARCH_BLOCK_QUERIES;
-            float *scores = top_k ? scratch : job->out + i0 * n + r0;
-            const size_t ldo = top_k ? nb : n;
-            const int first = i0 == qa;
-            le_score_block_(job, job->q + i0 * d, mb, xb, nb, scores, ldo, cosine && first ? x_norm2 : NULL);
-            if (cosine && first)
-                for (size_t j = 0; j < nb; j++) x_inv[j] = le_inverse_sqrt_(x_norm2[j]);
+    for (size_t s0 = qa, sn; s0 < qb; s0 += sn) {
+        sn = le_piece_(s0, qb, queries_at_once);
+        const float *qs = job->q + s0 * d;
+        if (copy_q) le_copy_rows_(q_copy, ldq, qs, sn, d), qs = q_copy;
 
-            for (size_t i = 0; i < mb; i++) {
-                float *row = scores + i * ldo;
-                if (cosine) {
-                    const float qn2 = job->q_norm2[i0 + i], qi = job->q_inv[i0 + i];
-                    for (size_t j = 0; j < nb; j++)
-                        row[j] = qn2 == 0.0f || x_norm2[j] == 0.0f ? 0.0f : row[j] * qi * x_inv[j];
+        for (size_t r0 = ra; r0 < rb; r0 += block_rows) {
+            const size_t nb = rb - r0 < block_rows ? rb - r0 : block_rows;
+            const float *xb = job->x + r0 * d;
+            if (copy_x) le_copy_rows_(x_copy, ldx, xb, nb, d), xb = x_copy;
+            for (size_t i0 = 0, mb; i0 < sn; i0 += mb) {
+                mb = le_piece_(i0, sn, query_block);
+                const size_t qi = s0 + i0; /* the first query's index in the call */
+                float *scores = top_k ? scratch : job->out + qi * n + r0;
+                const size_t ldo = top_k ? nb : n;
+                const int first = i0 == 0;
+                le_score_block_(job, qs + i0 * ldq, ldq, mb, xb, ldx, nb, scores, ldo,
+                                cosine && first ? x_norm2 : NULL);
+                if (cosine && first)
+                    for (size_t j = 0; j < nb; j++) x_inv[j] = le_inverse_sqrt_(x_norm2[j]);
+
+                for (size_t i = 0; i < mb; i++) {
+                    float *row = scores + i * ldo;
+                    if (cosine) {
+                        const float qn2 = job->q_norm2[qi + i], qinv = job->q_inv[qi + i];
+                        for (size_t j = 0; j < nb; j++)
+                            row[j] = qn2 == 0.0f || x_norm2[j] == 0.0f ? 0.0f : row[j] * qinv * x_inv[j];
+                    }
+                    if (!top_k) {
+                        if (job->metric == LE_METRIC_L2)
+                            for (size_t j = 0; j < nb; j++) row[j] = sqrtf(row[j]);
+                        continue;
+                    }
+                    /* rank distances by their negation (so larger is better); L2 by its square */
+                    le_heap_push_scores_(&heaps[qi + i], row, nb, r0, le_is_distance_(job->metric));
                 }
-                if (!top_k) {
-                    if (job->metric == LE_METRIC_L2)
-                        for (size_t j = 0; j < nb; j++) row[j] = sqrtf(row[j]);
-                    continue;
-                }
-                /* rank distances by their negation (so larger is better); L2 by its square */
-                le_heap_push_scores_(&heaps[i0 + i], row, nb, r0, le_is_distance_(job->metric));
             }
         }
     }
+done:
     free(scratch);
     free(x_norm2);
+    free(q_copy);
+    free(x_copy);
 }
 
 /* Tasks cut queries when each thread gets several query tiles' worth, else rows. */

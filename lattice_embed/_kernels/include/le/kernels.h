@@ -39,21 +39,23 @@ extern "C" {
        are copied unchanged (returns how many). `out` may be `x` itself. */                        \
     X(normalize_f32, size_t, (const float *x, float *out, size_t rows, size_t d),                  \
       (x, out, rows, d))                                                                           \
-    /* ---- batch family: q is m rows and x is n rows, both row-major with d columns ---------- */ \
+    /* ---- batch family: q is m rows and x is n rows of d floats, rows ldq and ldx floats apart ---- */ \
     /* out[i * ldo + j] = dot(q_i, x_j); when x_norm2 is not NULL, x_norm2[j] = |x_j|^2 from the   \
        same pass. Each pair is summed in the same order whatever m, n and the tile it falls in. */ \
     X(dot_block_f32, void,                                                                         \
-      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo,       \
-       float *x_norm2),                                                                            \
-      (q, m, x, n, d, out, ldo, x_norm2))                                                          \
+      (const float *q, size_t ldq, size_t m, const float *x, size_t ldx, size_t n, size_t d,       \
+       float *out, size_t ldo, float *x_norm2),                                                    \
+      (q, ldq, m, x, ldx, n, d, out, ldo, x_norm2))                                                \
     /* out[i * ldo + j] = |q_i - x_j|^2 */                                                         \
     X(l2sq_block_f32, void,                                                                        \
-      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo),      \
-      (q, m, x, n, d, out, ldo))                                                                   \
+      (const float *q, size_t ldq, size_t m, const float *x, size_t ldx, size_t n, size_t d,       \
+       float *out, size_t ldo),                                                                    \
+      (q, ldq, m, x, ldx, n, d, out, ldo))                                                         \
     /* out[i * ldo + j] = sum |q_i - x_j| */                                                       \
     X(l1_block_f32, void,                                                                          \
-      (const float *q, size_t m, const float *x, size_t n, size_t d, float *out, size_t ldo),      \
-      (q, m, x, n, d, out, ldo))                                                                   \
+      (const float *q, size_t ldq, size_t m, const float *x, size_t ldx, size_t n, size_t d,       \
+       float *out, size_t ldo),                                                                    \
+      (q, ldq, m, x, ldx, n, d, out, ldo))                                                         \
     /* out[r] = dot(a_r, b_r) and cosine(a_r, b_r) for row-wise pairs of two rows x d matrices */  \
     X(dot_rows_f32, void, (const float *a, const float *b, size_t rows, size_t d, float *out),     \
       (a, b, rows, d, out))                                                                        \

@@ -65,18 +65,13 @@
         }                                                                                            \
     }
 
-/* Ask for `count` floats from `p` to be brought into cache (a hint: never faults). */
-LE_ALWAYS_INLINE void le_prefetch_rows_(const float *p, size_t count) {
-    for (size_t i = 0; i < count; i += 16) __builtin_prefetch(p + i, 0, 3);
-}
-
-/* Rows [r0, r0 + count) of a row-major matrix as tile row pointers; rows past `rows` repeat the
-   last one. */
+/* Rows [r0, r0 + count) of a matrix with rows `ld` floats apart, as tile row pointers; rows past
+   `rows` repeat the last one. */
 LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *base, size_t r0,
-                                    size_t rows, size_t d) {
+                                    size_t rows, size_t ld) {
     for (int t = 0; t < count; t++) {
         size_t r = r0 + (size_t)t < rows ? r0 + (size_t)t : rows - 1;
-        ptrs[t] = base + r * d;
+        ptrs[t] = base + r * ld;
     }
 }
 
@@ -97,49 +92,50 @@ typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
 
 #define LE_DEFINE_BLOCKS(isa, step_fn_t, TM, TN, step_dot, step_l2sq, step_l1)                      \
     LE_DECLARE_PAIRS(isa)                                                                            \
-    LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t m, const float *x, size_t n,      \
-                                            size_t d, float *out, size_t ldo, float *x_norm2,        \
-                                            step_fn_t step, le_pair_f32_fn pair) {                   \
+    LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t ldq, size_t m, const float *x,    \
+                                            size_t ldx, size_t n, size_t d, float *out, size_t ldo,  \
+                                            float *x_norm2, step_fn_t step, le_pair_f32_fn pair) {   \
         const float *a[TM], *b[TN];                                                                  \
         size_t i0 = 0;                                                                               \
         if (m == 0 || n == 0) return;                                                                \
         if (m == 1) {                                                                                \
             for (size_t j = 0; j < n; j++)                                                           \
-                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * d, d, x_norm2 + j)               \
-                                 : pair(q, x + j * d, d);                                            \
+                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * ldx, d, x_norm2 + j)             \
+                                 : pair(q, x + j * ldx, d);                                          \
             return;                                                                                  \
         }                                                                                            \
         if (x_norm2) {                                                                               \
             i0 = TM - 1;                                                                             \
-            le_tile_rows_(a, TM - 1, q, 0, m, d);                                                    \
+            le_tile_rows_(a, TM - 1, q, 0, m, ldq);                                                    \
             for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
                 size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
-                le_tile_rows_(b, TN, x, j0, n, d);                                                   \
+                le_tile_rows_(b, TN, x, j0, n, ldx);                                                   \
                 le_tile_##isa##_(a, TM - 1, b, TN, d, step, 1, out + j0, ldo,                        \
                                  m < TM - 1 ? m : TM - 1, sn, x_norm2 + j0);                         \
             }                                                                                        \
         }                                                                                            \
         for (size_t j0 = 0; j0 < n; j0 += TN) {                                                      \
             size_t sn = n - j0 < TN ? n - j0 : TN;                                                   \
-            le_tile_rows_(b, TN, x, j0, n, d);                                                       \
+            le_tile_rows_(b, TN, x, j0, n, ldx);                                                       \
             for (size_t i = i0; i < m; i += TM) {                                                    \
                 size_t sm = m - i < TM ? m - i : TM;                                                 \
-                le_tile_rows_(a, TM, q, i, m, d);                                                    \
+                le_tile_rows_(a, TM, q, i, m, ldq);                                                    \
                 le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i * ldo + j0, ldo, sm, sn, NULL);   \
             }                                                                                        \
         }                                                                                            \
     }                                                                                                \
-    static void le_dot_block_f32_##isa(const float *q, size_t m, const float *x, size_t n, size_t d, \
-                                       float *out, size_t ldo, float *x_norm2) {                     \
-        le_block_##isa##_(q, m, x, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa);             \
+    static void le_dot_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,         \
+                                       size_t ldx, size_t n, size_t d, float *out, size_t ldo,       \
+                                       float *x_norm2) {                                             \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa);   \
     }                                                                                                \
-    static void le_l2sq_block_f32_##isa(const float *q, size_t m, const float *x, size_t n,          \
-                                        size_t d, float *out, size_t ldo) {                          \
-        le_block_##isa##_(q, m, x, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);              \
+    static void le_l2sq_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,        \
+                                        size_t ldx, size_t n, size_t d, float *out, size_t ldo) {    \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);    \
     }                                                                                                \
-    static void le_l1_block_f32_##isa(const float *q, size_t m, const float *x, size_t n, size_t d,  \
-                                      float *out, size_t ldo) {                                      \
-        le_block_##isa##_(q, m, x, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);                  \
+    static void le_l1_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,          \
+                                      size_t ldx, size_t n, size_t d, float *out, size_t ldo) {      \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);        \
     }                                                                                                \
     static void le_dot_batch4_f32_##isa(const float *q, const float *const *c, size_t d,             \
                                         float *out) {                                                \
