@@ -193,11 +193,11 @@ static void le_search_task_(void *ctx, size_t t) {
         queries_at_once = fit < LE_SEARCH_BLOCK_QUERIES ? LE_SEARCH_BLOCK_QUERIES : fit;
     }
     const size_t query_block = LE_SEARCH_BLOCK_QUERIES;
-    float *scratch = top_k ? malloc((query_block + 1) * block_rows * sizeof(float)) : NULL;
+    float *scratch = malloc((query_block + 1) * block_rows * sizeof(float));
     float *x_norm2 = cosine ? malloc(2 * block_rows * sizeof(float)) : NULL;
     float *q_copy = copy_q ? aligned_alloc(LE_CACHE_LINE, (queries_at_once + 1) * ldq * sizeof(float)) : NULL;
     float *x_copy = copy_x ? aligned_alloc(LE_CACHE_LINE, block_rows * ldx * sizeof(float)) : NULL;
-    if ((top_k && !scratch) || (cosine && !x_norm2) || (copy_q && !q_copy) || (copy_x && !x_copy)) {
+    if (!scratch || (cosine && !x_norm2) || (copy_q && !q_copy) || (copy_x && !x_copy)) {
         job->failed = 1;
         goto done;
     }
@@ -214,17 +214,16 @@ static void le_search_task_(void *ctx, size_t t) {
             if (copy_x) le_copy_rows_(x_copy, ldx, xb, nb, d), xb = x_copy;
             for (size_t i0 = 0, mb; i0 < sn; i0 += mb) {
                 mb = le_piece_(i0, sn, query_block);
+                /* scores land in a block that stays in cache, then go out in whole rows */
                 const size_t qi = s0 + i0; /* the first query's index in the call */
-                float *scores = top_k ? scratch : job->out + qi * n + r0;
-                const size_t ldo = top_k ? nb : n;
                 const int first = i0 == 0;
-                le_score_block_(job, qs + i0 * ldq, ldq, mb, xb, ldx, nb, scores, ldo,
+                le_score_block_(job, qs + i0 * ldq, ldq, mb, xb, ldx, nb, scratch, nb,
                                 cosine && first ? x_norm2 : NULL);
                 if (cosine && first)
                     for (size_t j = 0; j < nb; j++) x_inv[j] = le_inverse_sqrt_(x_norm2[j]);
 
                 for (size_t i = 0; i < mb; i++) {
-                    float *row = scores + i * ldo;
+                    float *row = scratch + i * nb;
                     if (cosine) {
                         const float qn2 = job->q_norm2[qi + i], qinv = job->q_inv[qi + i];
                         for (size_t j = 0; j < nb; j++)
@@ -233,6 +232,7 @@ static void le_search_task_(void *ctx, size_t t) {
                     if (!top_k) {
                         if (job->metric == LE_METRIC_L2)
                             for (size_t j = 0; j < nb; j++) row[j] = sqrtf(row[j]);
+                        memcpy(job->out + (qi + i) * n + r0, row, nb * sizeof(float));
                         continue;
                     }
                     /* rank distances by their negation (so larger is better); L2 by its square */
