@@ -59,6 +59,47 @@ static inline float le_emu_mm512_reduce_add_ps(simde__m512 v) {
 }
 #define _mm512_reduce_add_ps le_emu_mm512_reduce_add_ps
 
+#ifndef __mmask32
+#define __mmask32 simde__mmask32
+#endif
+#ifndef __mmask64
+#define __mmask64 simde__mmask64
+#endif
+
+static inline simde__m512i le_emu_mm512_maskz_loadu_epi8(simde__mmask64 k, const void *p) {
+    const unsigned char *src = (const unsigned char *)p;
+    unsigned char bytes[64] = {0};
+    for (int i = 0; i < 64; i++)
+        if ((k >> i) & 1) bytes[i] = src[i];
+    return simde_mm512_loadu_si512(bytes);
+}
+#define _mm512_maskz_loadu_epi8 le_emu_mm512_maskz_loadu_epi8
+
+static inline simde__m512i le_emu_mm512_maskz_loadu_epi16(simde__mmask32 k, const void *p) {
+    const unsigned short *src = (const unsigned short *)p;
+    unsigned short words[32] = {0};
+    for (int i = 0; i < 32; i++)
+        if ((k >> i) & 1) words[i] = src[i];
+    return simde_mm512_loadu_si512(words);
+}
+#define _mm512_maskz_loadu_epi16 le_emu_mm512_maskz_loadu_epi16
+
+static inline int le_emu_mm512_reduce_add_epi32(simde__m512i v) {
+    int lanes[16], sum = 0;
+    simde_mm512_storeu_si512(lanes, v);
+    for (int i = 0; i < 16; i++) sum += lanes[i];
+    return sum;
+}
+#define _mm512_reduce_add_epi32 le_emu_mm512_reduce_add_epi32
+
+static inline long long le_emu_mm512_reduce_add_epi64(simde__m512i v) {
+    long long lanes[8], sum = 0;
+    simde_mm512_storeu_si512(lanes, v);
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    return sum;
+}
+#define _mm512_reduce_add_epi64 le_emu_mm512_reduce_add_epi64
+
 static inline simde__m256 le_emu_mm512_extractf32x8_ps(simde__m512 v, int upper) {
     float lanes[16];
     simde_mm512_storeu_ps(lanes, v);

@@ -184,6 +184,95 @@ static void check_batch(const char *tier, const le_kernel_table_t *dense, const 
             }
 }
 
+/* Quant kernels: integer results must equal the scalar tier's exactly, on every tail; bf16 sums
+   within the f32 tolerance of a double oracle; the int8 panel layout against plain row dots. */
+static int8_t random_i8(void) { return (int8_t)((int)(uniform() * 127.0f)); }
+
+static void check_quant(const char *tier, const le_kernel_table_t *t) {
+    const le_kernel_table_t *ref = &le_quant_scalar;
+    for (size_t li = 0; li < N_LENGTHS; li++) {
+        size_t n = LENGTHS[li];
+        int8_t *a = (int8_t *)guarded(n / 4 + 1), *b = (int8_t *)guarded(n / 4 + 1); /* >= n bytes */
+        a = (int8_t *)((char *)a + (n / 4 + 1) * 4 - n), b = (int8_t *)((char *)b + (n / 4 + 1) * 4 - n);
+        for (size_t i = 0; i < n; i++) a[i] = random_i8(), b[i] = random_i8();
+        if (n) a[0] = -127, b[0] = -127; /* the extremes */
+        if (t->dot_i8)
+            CHECK(t->dot_i8(a, b, n) == ref->dot_i8(a, b, n), "%s dot_i8 n=%zu", tier, n);
+        if (t->dot_u4)
+            CHECK(t->dot_u4((uint8_t *)a, (uint8_t *)b, n) == ref->dot_u4((uint8_t *)a, (uint8_t *)b, n),
+                  "%s dot_u4 nbytes=%zu", tier, n);
+        if (t->hamming_b1)
+            CHECK(t->hamming_b1((uint8_t *)a, (uint8_t *)b, n) == ref->hamming_b1((uint8_t *)a, (uint8_t *)b, n),
+                  "%s hamming_b1 nbytes=%zu", tier, n);
+        if (t->dot_bf16) {
+            uint16_t *ha = (uint16_t *)guarded(n / 2 + 1), *hb = (uint16_t *)guarded(n / 2 + 1);
+            ha = (uint16_t *)((char *)ha + (n / 2 + 1) * 4 - 2 * n), hb = (uint16_t *)((char *)hb + (n / 2 + 1) * 4 - 2 * n);
+            double exact = 0, terms = 0;
+            for (size_t i = 0; i < n; i++) {
+                float fa = uniform(), fb = uniform();
+                uint32_t ba, bb;
+                memcpy(&ba, &fa, 4), memcpy(&bb, &fb, 4);
+                ha[i] = (uint16_t)(ba >> 16), hb[i] = (uint16_t)(bb >> 16);
+                uint32_t wa = (uint32_t)ha[i] << 16, wb = (uint32_t)hb[i] << 16;
+                memcpy(&fa, &wa, 4), memcpy(&fb, &wb, 4);
+                exact += (double)fa * fb, terms += fabs((double)fa * fb);
+            }
+            CHECK(close_to_sum(t->dot_bf16(ha, hb, n), exact, terms), "%s dot_bf16 n=%zu", tier, n);
+        }
+    }
+    /* rows kernels: the pair kernel applied row after row */
+    enum { ROWS = 5, WIDTH = 67 };
+    uint8_t q[WIDTH], x[ROWS * WIDTH];
+    for (int i = 0; i < WIDTH; i++) q[i] = (uint8_t)random_i8();
+    for (int i = 0; i < ROWS * WIDTH; i++) x[i] = (uint8_t)random_i8();
+    if (t->dot_u4_rows) {
+        int32_t out[ROWS];
+        t->dot_u4_rows(q, x, WIDTH, ROWS, WIDTH - 2, out);
+        int ok = 1;
+        for (int j = 0; j < ROWS; j++) ok &= out[j] == ref->dot_u4(q, x + j * WIDTH, WIDTH - 2);
+        CHECK(ok, "%s dot_u4_rows", tier);
+    }
+    if (t->hamming_b1_rows) {
+        uint32_t out[ROWS];
+        t->hamming_b1_rows(q, x, WIDTH, ROWS, WIDTH - 2, out);
+        int ok = 1;
+        for (int j = 0; j < ROWS; j++) ok &= out[j] == ref->hamming_b1(q, x + j * WIDTH, WIDTH - 2);
+        CHECK(ok, "%s hamming_b1_rows", tier);
+    }
+    /* int8 panels: m queries x rows laid out in panels, against plain row dots */
+    if (t->dot_i8_panels) {
+        static const size_t ms[] = {1, 3, 5, 13, 25}, rows_list[] = {1, 15, 16, 17, 33, 48},
+                            ds[] = {1, 3, 4, 5, 63, 64, 65, 767, 768};
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+            for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
+                for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                    size_t d = ds[di], dp = (d + 3) / 4 * 4, n = rows_list[ri], m = ms[mi];
+                    size_t n_panels = (n + LE_I8_PANEL_ROWS - 1) / LE_I8_PANEL_ROWS;
+                    int8_t *qs = calloc(m * dp, 1), *plain = calloc(n_panels * LE_I8_PANEL_ROWS * dp, 1);
+                    int8_t *panels = calloc(n_panels * LE_I8_PANEL_ROWS * dp, 1);
+                    int32_t *sums = calloc(n_panels * LE_I8_PANEL_ROWS, 4);
+                    int32_t *got = calloc(m * n_panels * LE_I8_PANEL_ROWS, 4);
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t k = 0; k < d; k++) qs[i * dp + k] = random_i8();
+                    for (size_t r = 0; r < n; r++)
+                        for (size_t k = 0; k < d; k++) {
+                            int8_t v = random_i8();
+                            plain[r * dp + k] = v, sums[r] += v;
+                            size_t p = r / LE_I8_PANEL_ROWS, row = r % LE_I8_PANEL_ROWS;
+                            panels[p * LE_I8_PANEL_ROWS * dp + (k / 4) * 64 + row * 4 + k % 4] = v;
+                        }
+                    size_t ldo = n_panels * LE_I8_PANEL_ROWS;
+                    t->dot_i8_panels(qs, dp, m, panels, n_panels, dp, sums, got, ldo);
+                    int ok = 1;
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t r = 0; r < ldo; r++)
+                            ok &= got[i * ldo + r] == (int32_t)ref->dot_i8(qs + i * dp, plain + r * dp, dp);
+                    CHECK(ok, "%s dot_i8_panels m=%zu rows=%zu d=%zu", tier, m, n, d);
+                    free(qs), free(plain), free(panels), free(sums), free(got);
+                }
+    }
+}
+
 static int runnable(int isa) {
 #if defined(LE_EMULATE_X86)
     (void)isa;
@@ -197,14 +286,17 @@ static int runnable(int isa) {
 int main(void) {
     struct {
         int isa;
-        const le_kernel_table_t *dense, *batch;
+        const le_kernel_table_t *dense, *batch, *quant; /* NULL: the tier has no such family */
     } tiers[] = {
-        {LE_ISA_SCALAR, &le_dense_scalar, &le_batch_scalar},
+        {LE_ISA_SCALAR, &le_dense_scalar, &le_batch_scalar, &le_quant_scalar},
 #if defined(LE_ARCH_X86_64)
-        {LE_ISA_AVX2, &le_dense_avx2, &le_batch_avx2},
-        {LE_ISA_AVX512, &le_dense_avx512, &le_batch_avx512},
+        {LE_ISA_AVX2, &le_dense_avx2, &le_batch_avx2, &le_quant_avx2},
+        {LE_ISA_AVX512, &le_dense_avx512, &le_batch_avx512, NULL},
+        {LE_ISA_AVX512VNNI, NULL, NULL, &le_quant_avx512vnni},
+        {LE_ISA_AVX512BF16, NULL, NULL, &le_quant_avx512bf16},
 #elif defined(LE_ARCH_AARCH64)
-        {LE_ISA_NEON, &le_dense_neon, &le_batch_neon},
+        {LE_ISA_NEON, &le_dense_neon, &le_batch_neon, &le_quant_neon},
+        {LE_ISA_NEONDOTPROD, NULL, NULL, &le_quant_neondotprod},
 #endif
     };
     for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
@@ -214,8 +306,9 @@ int main(void) {
             continue;
         }
         int before = failures;
-        check_table(name, tiers[i].dense);
-        check_batch(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].dense) check_table(name, tiers[i].dense);
+        if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].quant) check_quant(name, tiers[i].quant);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);
     }
     /* dispatch picks the best runnable tier and the entries go through it */

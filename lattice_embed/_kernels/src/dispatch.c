@@ -10,27 +10,35 @@ le_kernel_table_t le_kernels;
 static unsigned char le_kernel_isas[LE_KERNEL_COUNT];
 static int le_cap = -1;
 
-static const char *const le_isa_names[LE_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+static const char *const le_isa_names[LE_ISA_COUNT] = {
+    "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16", "neon", "neondotprod"};
 
 #define LE_AVX2_SET (LE_CPU_AVX2 | LE_CPU_FMA | LE_CPU_F16C)
 #define LE_AVX512_SET (LE_AVX2_SET | LE_CPU_AVX512F | LE_CPU_AVX512BW | LE_CPU_AVX512DQ | LE_CPU_AVX512VL)
+#define LE_AVX512VNNI_SET (LE_AVX512_SET | LE_CPU_AVX512VNNI | LE_CPU_AVX512VPOPCNTDQ)
 
 static const uint32_t le_isa_feature_sets[LE_ISA_COUNT] = {
     [LE_ISA_SCALAR] = 0,
     [LE_ISA_AVX2] = LE_AVX2_SET,
     [LE_ISA_AVX512] = LE_AVX512_SET,
+    [LE_ISA_AVX512VNNI] = LE_AVX512VNNI_SET,
+    [LE_ISA_AVX512BF16] = LE_AVX512VNNI_SET | LE_CPU_AVX512BF16,
     [LE_ISA_NEON] = LE_CPU_NEON,
+    [LE_ISA_NEONDOTPROD] = LE_CPU_NEON | LE_CPU_DOTPROD,
 };
 
 /* The partial tables of each tier, one per kernel family; NULL-terminated. */
 #define LE_MAX_FAMILIES 4
 static const le_kernel_table_t *const le_tier_tables[LE_ISA_COUNT][LE_MAX_FAMILIES + 1] = {
-    [LE_ISA_SCALAR] = {&le_dense_scalar, &le_batch_scalar, NULL},
+    [LE_ISA_SCALAR] = {&le_dense_scalar, &le_batch_scalar, &le_quant_scalar, NULL},
 #if defined(LE_ARCH_X86_64)
-    [LE_ISA_AVX2] = {&le_dense_avx2, &le_batch_avx2, NULL},
+    [LE_ISA_AVX2] = {&le_dense_avx2, &le_batch_avx2, &le_quant_avx2, NULL},
     [LE_ISA_AVX512] = {&le_dense_avx512, &le_batch_avx512, NULL},
+    [LE_ISA_AVX512VNNI] = {&le_quant_avx512vnni, NULL},
+    [LE_ISA_AVX512BF16] = {&le_quant_avx512bf16, NULL},
 #elif defined(LE_ARCH_AARCH64)
-    [LE_ISA_NEON] = {&le_dense_neon, &le_batch_neon, NULL},
+    [LE_ISA_NEON] = {&le_dense_neon, &le_batch_neon, &le_quant_neon, NULL},
+    [LE_ISA_NEONDOTPROD] = {&le_quant_neondotprod, NULL},
 #endif
 };
 

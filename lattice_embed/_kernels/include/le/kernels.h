@@ -63,7 +63,39 @@ extern "C" {
       (a, b, rows, d, out))                                                                        \
     /* out[j] = dot(q, c[j]) for four candidates, the query read once */                          \
     X(dot_batch4_f32, void, (const float *q, const float *const *c, size_t d, float *out),         \
-      (q, c, d, out))
+      (q, c, d, out))                                                                              \
+    /* ---- quant family: exact integer results, identical on every tier ----------------------- */ \
+    /* sum a[i] * b[i] of int8 values in [-127, 127] (not -128); exact for n <= 131072 */          \
+    X(dot_i8, int64_t, (const int8_t *a, const int8_t *b, size_t n), (a, b, n))                    \
+    /* out[i * ldo + r] = dot of query i (dp bytes, ldq apart) with row r of an int8 matrix stored \
+       in panels (LE_I8_PANEL layout below), for n_panels * 16 rows; x_sums[r] = the sum of row r  \
+       (the VNNI tier needs it, the others ignore it) */                                           \
+    X(dot_i8_panels, void,                                                                         \
+      (const int8_t *q, size_t ldq, size_t m, const int8_t *panels, size_t n_panels, size_t dp,    \
+       const int32_t *x_sums, int32_t *out, size_t ldo),                                           \
+      (q, ldq, m, panels, n_panels, dp, x_sums, out, ldo))                                         \
+    /* sum of products of the 4-bit values packed two to a byte (both nibbles) over nbytes */      \
+    X(dot_u4, int64_t, (const uint8_t *a, const uint8_t *b, size_t nbytes), (a, b, nbytes))        \
+    X(dot_u4_rows, void,                                                                           \
+      (const uint8_t *q, const uint8_t *x, size_t ldx, size_t n, size_t nbytes, int32_t *out),     \
+      (q, x, ldx, n, nbytes, out))                                                                 \
+    /* number of differing bits over nbytes */                                                     \
+    X(hamming_b1, uint64_t, (const uint8_t *a, const uint8_t *b, size_t nbytes), (a, b, nbytes))   \
+    X(hamming_b1_rows, void,                                                                       \
+      (const uint8_t *q, const uint8_t *x, size_t ldx, size_t n, size_t nbytes, uint32_t *out),    \
+      (q, x, ldx, n, nbytes, out))                                                                 \
+    /* ---- bfloat16: products exact in f32, summed in f32 (a tolerance, not bit-identity) ------ */ \
+    X(dot_bf16, float, (const uint16_t *a, const uint16_t *b, size_t n), (a, b, n))                \
+    X(dot_bf16_rows, void,                                                                         \
+      (const uint16_t *q, const uint16_t *x, size_t ldx, size_t n, size_t d, float *out),          \
+      (q, x, ldx, n, d, out))
+
+/* The int8 panel layout: rows in panels of LE_I8_PANEL_ROWS, each row's d bytes zero-padded to dp
+   (a multiple of 4). Panel p holds, for each 4-byte group g in [0, dp / 4), the 4 bytes of group g
+   of its 16 rows, row after row: panel[p][g][r][0..3] = x[16 p + r][4 g .. 4 g + 3]. One 64-byte
+   load then feeds 16 rows x 4 dimensions to a dot-product instruction with no horizontal sum.
+   Rows past the matrix are zero. */
+#define LE_I8_PANEL_ROWS 16
 
 /* Function pointer types: le_dot_f32_fn, ... */
 #define LE_X_TYPEDEF(name, ret, params, args) typedef ret(*le_##name##_fn) params;
@@ -91,9 +123,12 @@ enum {
    On each architecture the tiers form a chain: a tier needs every feature of the tiers below it. */
 typedef enum le_isa {
     LE_ISA_SCALAR = 0,
-    LE_ISA_AVX2,   /* x86-64: AVX2 + FMA + F16C */
-    LE_ISA_AVX512, /* x86-64: AVX-512 F + BW + DQ + VL (+ the avx2 set) */
-    LE_ISA_NEON,   /* AArch64: Advanced SIMD (mandatory on AArch64) */
+    LE_ISA_AVX2,       /* x86-64: AVX2 + FMA + F16C */
+    LE_ISA_AVX512,     /* x86-64: AVX-512 F + BW + DQ + VL (+ the avx2 set) */
+    LE_ISA_AVX512VNNI, /* x86-64: avx512 + VNNI + VPOPCNTDQ (Ice Lake, Sapphire Rapids, Zen 4) */
+    LE_ISA_AVX512BF16, /* x86-64: avx512vnni + BF16 (Sapphire Rapids, Zen 4) */
+    LE_ISA_NEON,       /* AArch64: Advanced SIMD (mandatory on AArch64) */
+    LE_ISA_NEONDOTPROD, /* AArch64: neon + the SDOT/UDOT dot-product instructions */
     LE_ISA_COUNT
 } le_isa_t;
 
@@ -140,14 +175,16 @@ LE_KERNELS(LE_X_ENTRY)
 #undef LE_X_ENTRY
 
 /* Partial tables defined by the family x ISA files (only those compiled for this architecture). */
-extern const le_kernel_table_t le_dense_scalar, le_batch_scalar;
+extern const le_kernel_table_t le_dense_scalar, le_batch_scalar, le_quant_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 #define LE_ARCH_X86_64 1
-extern const le_kernel_table_t le_dense_avx2, le_batch_avx2;
+extern const le_kernel_table_t le_dense_avx2, le_batch_avx2, le_quant_avx2;
 extern const le_kernel_table_t le_dense_avx512, le_batch_avx512;
+extern const le_kernel_table_t le_quant_avx512vnni, le_quant_avx512bf16;
 #elif defined(__aarch64__)
 #define LE_ARCH_AARCH64 1
-extern const le_kernel_table_t le_dense_neon, le_batch_neon;
+extern const le_kernel_table_t le_dense_neon, le_batch_neon, le_quant_neon;
+extern const le_kernel_table_t le_quant_neondotprod;
 #endif
 
 #ifdef __cplusplus

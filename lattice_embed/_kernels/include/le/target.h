@@ -37,5 +37,12 @@
 /* The feature strings of each tier (kept beside the feature bits in kernels.h). */
 #define LE_FEATURES_AVX2 "avx2,fma,f16c"
 #define LE_FEATURES_AVX512 "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"
+#define LE_FEATURES_AVX512VNNI LE_FEATURES_AVX512 ",avx512vnni,avx512vpopcntdq"
+#define LE_FEATURES_AVX512BF16 LE_FEATURES_AVX512VNNI ",avx512bf16"
+#if defined(__clang__)
+#define LE_FEATURES_NEONDOTPROD "dotprod"
+#else
+#define LE_FEATURES_NEONDOTPROD "arch=armv8.2-a+dotprod"
+#endif
 
 #endif /* LE_TARGET_H */

@@ -1,0 +1,35 @@
+/* Shared pieces of the quant family (int8, int4, binary, bf16). */
+#ifndef LE_QUANT_H
+#define LE_QUANT_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* bf16 is the high half of an f32: widening is a shift, exact. */
+static inline float le_bf16_to_f32_(uint16_t bits) {
+    uint32_t wide = (uint32_t)bits << 16;
+    float value;
+    memcpy(&value, &wide, sizeof value);
+    return value;
+}
+
+/* One query against n rows through an ISA's pair kernel (memory-bound: the query stays in L1 and
+   the rows stream past once, in order). */
+#define LE_DEFINE_QUANT_ROWS(isa)                                                                    \
+    static void le_dot_u4_rows_##isa(const uint8_t *q, const uint8_t *x, size_t ldx, size_t n,       \
+                                     size_t nbytes, int32_t *out) {                                  \
+        for (size_t j = 0; j < n; j++) out[j] = (int32_t)le_dot_u4_##isa(q, x + j * ldx, nbytes);   \
+    }                                                                                                \
+    static void le_hamming_b1_rows_##isa(const uint8_t *q, const uint8_t *x, size_t ldx, size_t n,   \
+                                         size_t nbytes, uint32_t *out) {                             \
+        for (size_t j = 0; j < n; j++)                                                               \
+            out[j] = (uint32_t)le_hamming_b1_##isa(q, x + j * ldx, nbytes);                          \
+    }
+
+#define LE_DEFINE_BF16_ROWS(isa)                                                                     \
+    static void le_dot_bf16_rows_##isa(const uint16_t *q, const uint16_t *x, size_t ldx, size_t n,   \
+                                       size_t d, float *out) {                                       \
+        for (size_t j = 0; j < n; j++) out[j] = le_dot_bf16_##isa(q, x + j * ldx, d);                \
+    }
+
+#endif /* LE_QUANT_H */

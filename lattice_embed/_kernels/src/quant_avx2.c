@@ -1,0 +1,160 @@
+/* Quant family for AVX2. int8 products use the sign trick: |a| * (b with a's sign) through
+ * vpmaddubsw, whose pairwise i16 sums cannot saturate because values stay in [-127, 127]; vpmaddwd
+ * then widens to i32. Tails run the scalar loop: integer sums are exact in any order. */
+#include "le/kernels.h"
+#include "le/target.h"
+
+#if defined(LE_ARCH_X86_64)
+#include "le/common.h"
+#include "le/quant.h"
+
+LE_TARGET_BEGIN(LE_FEATURES_AVX2)
+#include "le/isa_avx2.h"
+
+LE_ALWAYS_INLINE int64_t le_hsum_i32x8_avx2_(__m256i v) {
+    int32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, v);
+    int64_t sum = 0;
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    return sum;
+}
+
+/* a * b summed per 4 bytes into i32 lanes, for int8 a, b in [-127, 127] */
+LE_ALWAYS_INLINE __m256i le_dot_i8x32_avx2_(__m256i a, __m256i b) {
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(a), _mm256_sign_epi8(b, a));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+static int64_t le_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = _mm256_add_epi32(acc0, le_dot_i8x32_avx2_(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                                         _mm256_loadu_si256((const __m256i *)(b + i))));
+        acc1 = _mm256_add_epi32(acc1, le_dot_i8x32_avx2_(_mm256_loadu_si256((const __m256i *)(a + i + 32)),
+                                                         _mm256_loadu_si256((const __m256i *)(b + i + 32))));
+    }
+    for (; i + 32 <= n; i += 32)
+        acc0 = _mm256_add_epi32(acc0, le_dot_i8x32_avx2_(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                                         _mm256_loadu_si256((const __m256i *)(b + i))));
+    int64_t sum = le_hsum_i32x8_avx2_(acc0) + le_hsum_i32x8_avx2_(acc1);
+    for (; i < n; i++) sum += (int32_t)a[i] * b[i];
+    return sum;
+}
+
+/* Four queries against one 16-row panel at a time: each 4-byte query group is broadcast and meets
+   16 rows x 4 bytes in two registers, so the i32 lanes are finished row sums (no horizontal add). */
+#define LE_I8_TILE_QUERIES 4
+static void le_dot_i8_panels_avx2(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
+                                  size_t n_panels, size_t dp, const int32_t *x_sums, int32_t *out,
+                                  size_t ldo) {
+    (void)x_sums;
+    const size_t groups = dp / 4;
+    for (size_t p = 0; p < n_panels; p++) {
+        const int8_t *panel = panels + p * LE_I8_PANEL_ROWS * dp;
+        for (size_t i0 = 0; i0 < m; i0 += LE_I8_TILE_QUERIES) {
+            const int8_t *rows[LE_I8_TILE_QUERIES];
+            for (int t = 0; t < LE_I8_TILE_QUERIES; t++)
+                rows[t] = q + (i0 + t < m ? i0 + t : m - 1) * ldq;
+            __m256i acc[LE_I8_TILE_QUERIES][2];
+            for (int t = 0; t < LE_I8_TILE_QUERIES; t++)
+                acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+            const int8_t *group = panel;
+            for (size_t g = 0; g < groups; g++, group += 4 * LE_I8_PANEL_ROWS) {
+                __m256i x0 = _mm256_loadu_si256((const __m256i *)group);
+                __m256i x1 = _mm256_loadu_si256((const __m256i *)(group + 32));
+                for (int t = 0; t < LE_I8_TILE_QUERIES; t++) {
+                    int32_t word;
+                    memcpy(&word, rows[t] + 4 * g, 4);
+                    __m256i qb = _mm256_set1_epi32(word);
+                    acc[t][0] = _mm256_add_epi32(acc[t][0], le_dot_i8x32_avx2_(qb, x0));
+                    acc[t][1] = _mm256_add_epi32(acc[t][1], le_dot_i8x32_avx2_(qb, x1));
+                }
+            }
+            size_t count = m - i0 < LE_I8_TILE_QUERIES ? m - i0 : LE_I8_TILE_QUERIES;
+            for (size_t t = 0; t < count; t++) {
+                int32_t *dst = out + (i0 + t) * ldo + p * LE_I8_PANEL_ROWS;
+                _mm256_storeu_si256((__m256i *)dst, acc[t][0]);
+                _mm256_storeu_si256((__m256i *)(dst + 8), acc[t][1]);
+            }
+        }
+    }
+}
+
+static int64_t le_dot_u4_avx2(const uint8_t *a, const uint8_t *b, size_t nbytes) {
+    const __m256i low = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= nbytes; i += 32) {
+        __m256i va = _mm256_loadu_si256((const __m256i *)(a + i)), vb = _mm256_loadu_si256((const __m256i *)(b + i));
+        __m256i a_lo = _mm256_and_si256(va, low), a_hi = _mm256_and_si256(_mm256_srli_epi16(va, 4), low);
+        __m256i b_lo = _mm256_and_si256(vb, low), b_hi = _mm256_and_si256(_mm256_srli_epi16(vb, 4), low);
+        /* nibbles are <= 15, so the signed operand of vpmaddubsw is exact */
+        __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(a_lo, b_lo), _mm256_maddubs_epi16(a_hi, b_hi));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+    }
+    int64_t sum = le_hsum_i32x8_avx2_(acc);
+    for (; i < nbytes; i++) sum += (a[i] >> 4) * (b[i] >> 4) + (a[i] & 15) * (b[i] & 15);
+    return sum;
+}
+
+/* popcount of 32 bytes via a 4-bit lookup table, summed to four u64 lanes */
+static uint64_t le_hamming_b1_avx2(const uint8_t *a, const uint8_t *b, size_t nbytes) {
+    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                           0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= nbytes; i += 32) {
+        __m256i diff = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                        _mm256_loadu_si256((const __m256i *)(b + i)));
+        __m256i counts = _mm256_add_epi8(_mm256_shuffle_epi8(table, _mm256_and_si256(diff, low)),
+                                         _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(diff, 4), low)));
+        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(counts, _mm256_setzero_si256()));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    uint64_t count = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (; i < nbytes; i++) count += (uint64_t)__builtin_popcount((unsigned)(a[i] ^ b[i]));
+    return count;
+}
+
+/* eight bf16 values widened to f32 (a shift into the high half) */
+LE_ALWAYS_INLINE __m256 le_load_bf16x8_avx2_(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+static float le_dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i), le_load_bf16x8_avx2_(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 8), le_load_bf16x8_avx2_(b + i + 8), acc1);
+        acc2 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 16), le_load_bf16x8_avx2_(b + i + 16), acc2);
+        acc3 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 24), le_load_bf16x8_avx2_(b + i + 24), acc3);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i), le_load_bf16x8_avx2_(b + i), acc0);
+    float sum = le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    for (; i < n; i++) sum += le_bf16_to_f32_(a[i]) * le_bf16_to_f32_(b[i]);
+    return sum;
+}
+
+LE_DEFINE_QUANT_ROWS(avx2)
+LE_DEFINE_BF16_ROWS(avx2)
+
+LE_TARGET_END
+
+const le_kernel_table_t le_quant_avx2 = {
+    .dot_i8 = le_dot_i8_avx2,
+    .dot_i8_panels = le_dot_i8_panels_avx2,
+    .dot_u4 = le_dot_u4_avx2,
+    .dot_u4_rows = le_dot_u4_rows_avx2,
+    .hamming_b1 = le_hamming_b1_avx2,
+    .hamming_b1_rows = le_hamming_b1_rows_avx2,
+    .dot_bf16 = le_dot_bf16_avx2,
+    .dot_bf16_rows = le_dot_bf16_rows_avx2,
+};
+
+#endif /* LE_ARCH_X86_64 */

@@ -1,0 +1,115 @@
+/* Quant family for AVX-512 VNNI + VPOPCNTDQ. vpdpbusd multiplies unsigned by signed bytes and adds
+ * four products into each i32 lane without intermediate saturation, so int8 a * b is computed as
+ * (a + 128) * b - 128 * sum(b): a + 128 is a's bytes with the top bit flipped. */
+#include "le/kernels.h"
+#include "le/target.h"
+
+#if defined(LE_ARCH_X86_64)
+#include "le/common.h"
+#include "le/quant.h"
+
+LE_TARGET_BEGIN(LE_FEATURES_AVX512VNNI)
+
+/* bytes [0, rem) set, rem in [0, 64] */
+LE_ALWAYS_INLINE __mmask64 le_byte_mask_avx512_(size_t rem) {
+    return rem >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << rem) - 1);
+}
+
+static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+    __m512i acc = _mm512_setzero_si512(), b_sum = _mm512_setzero_si512();
+    for (size_t i = 0; i < n; i += 64) {
+        __mmask64 mask = le_byte_mask_avx512_(n - i);
+        __m512i va = _mm512_maskz_loadu_epi8(mask, a + i), vb = _mm512_maskz_loadu_epi8(mask, b + i);
+        /* masked lanes: a = 0 -> 128, b = 0: nothing added to either sum */
+        acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(va, flip), vb);
+        b_sum = _mm512_dpbusd_epi32(b_sum, ones, vb);
+    }
+    return (int64_t)_mm512_reduce_add_epi32(acc) - 128 * (int64_t)_mm512_reduce_add_epi32(b_sum);
+}
+
+/* TQ queries x NP panels: each query's 4-byte group is broadcast (top bits flipped) and meets 16
+   rows x 4 bytes in one register, so the i32 lanes are finished row sums. */
+#define LE_VNNI_TILE_QUERIES 12
+LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *const *rows, size_t count,
+                                                   const int8_t *panel, const int NP, size_t dp,
+                                                   const int32_t *x_sums, int32_t *out, size_t ldo) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const size_t groups = dp / 4, panel_bytes = LE_I8_PANEL_ROWS * dp;
+    __m512i acc[LE_VNNI_TILE_QUERIES][2];
+    for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; g++) {
+        __m512i x[2];
+        for (int k = 0; k < NP; k++) x[k] = _mm512_loadu_si512(panel + k * panel_bytes + 64 * g);
+        for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++) {
+            int32_t word;
+            memcpy(&word, rows[t] + 4 * g, 4);
+            __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+            for (int k = 0; k < NP; k++) acc[t][k] = _mm512_dpbusd_epi32(acc[t][k], qb, x[k]);
+        }
+    }
+    for (int k = 0; k < NP; k++) {
+        __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums + k * LE_I8_PANEL_ROWS), 7);
+        for (size_t t = 0; t < count; t++)
+            _mm512_storeu_si512(out + t * ldo + k * LE_I8_PANEL_ROWS, _mm512_sub_epi32(acc[t][k], offset));
+    }
+}
+
+static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
+                                        size_t n_panels, size_t dp, const int32_t *x_sums,
+                                        int32_t *out, size_t ldo) {
+    const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
+    for (size_t p = 0; p < n_panels; p += 2) {
+        for (size_t i0 = 0; i0 < m; i0 += LE_VNNI_TILE_QUERIES) {
+            const int8_t *rows[LE_VNNI_TILE_QUERIES];
+            for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++)
+                rows[t] = q + (i0 + t < m ? i0 + t : m - 1) * ldq;
+            size_t count = m - i0 < LE_VNNI_TILE_QUERIES ? m - i0 : LE_VNNI_TILE_QUERIES;
+            int32_t *dst = out + i0 * ldo + p * LE_I8_PANEL_ROWS;
+            const int32_t *sums = x_sums + p * LE_I8_PANEL_ROWS;
+            if (p + 1 < n_panels)
+                le_i8_panel_tile_avx512vnni_(rows, count, panels + p * panel_bytes, 2, dp, sums, dst, ldo);
+            else
+                le_i8_panel_tile_avx512vnni_(rows, count, panels + p * panel_bytes, 1, dp, sums, dst, ldo);
+        }
+    }
+}
+
+static int64_t le_dot_u4_avx512vnni(const uint8_t *a, const uint8_t *b, size_t nbytes) {
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t i = 0; i < nbytes; i += 64) {
+        __mmask64 mask = le_byte_mask_avx512_(nbytes - i);
+        __m512i va = _mm512_maskz_loadu_epi8(mask, a + i), vb = _mm512_maskz_loadu_epi8(mask, b + i);
+        /* nibbles are <= 15: exact as vpdpbusd's signed operand too */
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(va, low), _mm512_and_si512(vb, low));
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(va, 4), low),
+                                  _mm512_and_si512(_mm512_srli_epi16(vb, 4), low));
+    }
+    return (int64_t)_mm512_reduce_add_epi32(acc);
+}
+
+static uint64_t le_hamming_b1_avx512vnni(const uint8_t *a, const uint8_t *b, size_t nbytes) {
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t i = 0; i < nbytes; i += 64) {
+        __mmask64 mask = le_byte_mask_avx512_(nbytes - i);
+        __m512i diff = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, a + i), _mm512_maskz_loadu_epi8(mask, b + i));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(diff));
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(acc);
+}
+
+LE_DEFINE_QUANT_ROWS(avx512vnni)
+
+LE_TARGET_END
+
+const le_kernel_table_t le_quant_avx512vnni = {
+    .dot_i8 = le_dot_i8_avx512vnni,
+    .dot_i8_panels = le_dot_i8_panels_avx512vnni,
+    .dot_u4 = le_dot_u4_avx512vnni,
+    .dot_u4_rows = le_dot_u4_rows_avx512vnni,
+    .hamming_b1 = le_hamming_b1_avx512vnni,
+    .hamming_b1_rows = le_hamming_b1_rows_avx512vnni,
+};
+
+#endif /* LE_ARCH_X86_64 */
