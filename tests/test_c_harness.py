@@ -51,7 +51,7 @@ def test_avx512_and_avx2_in_simde_emulation(tmp_path: Path) -> None:
         message = "needs SIMDe headers (apt-get install libsimde-dev; .ci/run installs them)"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
     out = build_and_run(tmp_path, "gcc", ["-march=x86-64", "-DLE_EMULATE_X86"], [])
-    for tier in ("scalar", "avx2", "avx512"):
+    for tier in ("scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"):
         assert f"ok   {tier}" in out
 
 
@@ -60,4 +60,5 @@ def test_neon_under_qemu_aarch64(tmp_path: Path) -> None:
     out = build_and_run(tmp_path, "aarch64-linux-gnu-gcc", ["-march=armv8-a"],
                         ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"])
     assert "ok   scalar" in out and "ok   neon" in out
-    assert "dispatch best=neon" in out
+    assert "ok   neondotprod" in out  # QEMU's default CPU has FEAT_DotProd
+    assert "dispatch best=neondotprod" in out

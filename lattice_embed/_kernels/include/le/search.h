@@ -16,6 +16,7 @@ typedef enum le_metric {
     LE_METRIC_L2SQ = 2,   /* distance: smaller is better */
     LE_METRIC_L2 = 3,     /* distance */
     LE_METRIC_L1 = 4,     /* distance */
+    LE_METRIC_HAMMING = 5, /* distance: differing bits (binary storage only) */
 } le_metric_t;
 
 /* Rows of the matrix per block (a block stays in L2 while every query tile passes over it) and
@@ -35,6 +36,37 @@ int le_similarity_f32(const float *q, size_t m, const float *x, size_t n, size_t
    are split between threads, k (index, score) pairs per query. Returns 0, or -1 (no memory). */
 int le_top_k_f32(const float *q, size_t m, const float *x, size_t n, size_t d, le_metric_t metric,
                  size_t k, int64_t *idx, float *scores, size_t threads);
+
+/* ---- quantized storage ---------------------------------------------------------------------- */
+
+typedef enum le_store {
+    LE_STORE_I8 = 1,   /* int8 with a per-row scale; matrices in the LE_I8_PANEL layout (kernels.h),
+                          queries as plain rows, both zero-padded to dp = ceil(dims / 4) * 4 bytes */
+    LE_STORE_U4 = 2,   /* 4-bit values offset by max_abs, two to a byte, even index in the high nibble */
+    LE_STORE_B1 = 3,   /* one bit per dimension, most significant bit first, padding bits zero */
+    LE_STORE_BF16 = 4, /* bfloat16 (the high half of an f32) */
+} le_store_t;
+
+/* Rows of one store and their per-row parameters (NULL where the store has none). */
+typedef struct le_quant_rows {
+    const void *data;
+    size_t stride;        /* bytes from one row to the next (i8 matrices: dp, the padded row length) */
+    const float *scale;   /* i8: 127 / max|x|; u4: 15 / (2 max|x|) */
+    const float *max_abs; /* u4 */
+    const float *norm;    /* i8, u4: L2 norm of the finite source values; bf16: of the bf16 values */
+    const int32_t *sums;  /* i8 matrices: byte sums, to whole panels; u4: nibble sums */
+} le_quant_rows_t;
+
+/* As le_similarity_f32 / le_top_k_f32 over stored matrices. Metrics: dot and cosine (i8, u4, bf16),
+   cosine (1 - 2h/dims) and hamming (b1). Scores use the original crate's formulas: i8 dot =
+   raw / (scale_q scale_x); u4 dot is corrected for the offset; cosine = dot / (norm_q norm_x),
+   0 when a norm is 0 or not finite. */
+int le_similarity_quant(le_store_t store, const le_quant_rows_t *queries, size_t m,
+                        const le_quant_rows_t *matrix, size_t n, size_t dims, le_metric_t metric,
+                        float *out, size_t threads);
+int le_top_k_quant(le_store_t store, const le_quant_rows_t *queries, size_t m,
+                   const le_quant_rows_t *matrix, size_t n, size_t dims, le_metric_t metric, size_t k,
+                   int64_t *idx, float *scores, size_t threads);
 
 /* Run task(ctx, t) for t in [0, tasks): t = 0 on the calling thread, the others on new threads
    (or on the caller, one after another, if a thread cannot be started). */

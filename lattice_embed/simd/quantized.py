@@ -1,0 +1,740 @@
+"""Quantized and low-precision storage: int8, int4, binary and bf16.
+
+Two levels:
+
+* Per-vector types with the original crate's names, bit layouts and formulas
+  (`QuantizedVector`, `Int4Vector`, `BinaryVector`, `QuantizedData`, `PreparedQuery`, ...):
+  symmetric int8 (scale = 127 / max|v|), offset 4-bit (scale = 15 / (2 max|v|), even index in the
+  high nibble), sign bits (MSB first), each built from finite values only.
+* Matrices: `quantize(matrix, tier)` gives a `QuantizedMatrix` that `similarity()` and `top_k()`
+  search directly, preparing the float32 query once per call; `top_k(..., rescore=...)` rescores
+  a candidate pool exactly in float32.
+
+Integer and binary kernels give bit-identical results on every CPU tier; bf16 dot products are
+summed in float32 and differ between tiers only in summation order.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from lattice_embed._kernels import _core
+
+__all__ = [
+    "BinaryVector",
+    "Int4Params",
+    "Int4Vector",
+    "NormalizationHint",
+    "PreparedQuery",
+    "PreparedQueryWithMeta",
+    "QuantizationParams",
+    "QuantizationTier",
+    "QuantizedData",
+    "QuantizedMatrix",
+    "QuantizedVector",
+    "TierMismatchError",
+    "approximate_cosine_distance",
+    "approximate_cosine_distance_prepared",
+    "approximate_cosine_distance_prepared_with_meta",
+    "approximate_dot_product",
+    "approximate_dot_product_prepared",
+    "approximate_int4_batch_prepared",
+    "approximate_int8_batch_prepared",
+    "batch_approximate_cosine_distance_prepared",
+    "cosine_similarity_i8",
+    "dot_product_i8",
+    "dot_product_i8_raw",
+    "hamming_distance",
+    "is_unit_norm",
+    "prepare_query",
+    "prepare_query_with_norm",
+    "quantize",
+]
+
+F32 = NDArray[np.float32]
+
+#: int8 dot products are summed in 32-bit lanes: exact up to this many dimensions.
+MAX_INT8_DIMS = 131_072
+
+
+class TierMismatchError(ValueError):
+    """An operation got data of one tier where it needs another (the original's TierMismatch)."""
+
+    def __init__(self, op: str, expected: QuantizationTier, actual: QuantizationTier) -> None:
+        super().__init__(f"tier mismatch in {op}: expected {expected.name}, got {actual.name}")
+        self.op, self.expected, self.actual = op, expected, actual
+
+
+# ---- quantization arithmetic (numpy; the same code for one vector and for matrix rows) ----------
+
+
+def _as_f32(values: ArrayLike, name: str, ndim: int) -> F32:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        expected = "a 1-D vector" if ndim == 1 else "a 2-D (rows, dims) matrix"
+        raise ValueError(f"{name} must be {expected}, got an array of shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _finite(x: F32) -> F32:
+    """x with NaN and infinities replaced by 0 (the original ignores non-finite values)."""
+    return np.where(np.isfinite(x), x, np.float32(0.0))
+
+
+def _max_abs(x: F32) -> F32:
+    """max |x| over the finite values of each row (0 for a row with none)."""
+    if x.shape[-1] == 0:
+        return np.zeros(x.shape[:-1], np.float32)
+    largest: F32 = np.abs(_finite(x)).max(axis=-1).astype(np.float32)
+    return largest
+
+
+def _round_half_away(x: F32) -> F32:
+    """Round to nearest, halves away from zero (Rust's f32::round), exactly in float32."""
+    whole = np.trunc(x)
+    rounded: F32 = np.where(np.abs(x - whole) == np.float32(0.5), whole + np.sign(x), np.round(x))
+    return rounded
+
+
+def _norms(x: F32) -> F32:
+    """L2 norm of the finite values of each row."""
+    finite = _finite(x)
+    squares = np.einsum("...i,...i->...", finite, finite, dtype=np.float64)
+    norms: F32 = np.sqrt(squares).astype(np.float32)
+    return norms
+
+
+def _int8_scale(max_abs: F32) -> F32:
+    """127 / max|x|, or 1 when max|x| <= 1e-10 (an all-zero row)."""
+    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
+    return np.where(max_abs > 1e-10, np.float32(127.0) / safe, np.float32(1.0)).astype(np.float32)
+
+
+def _quantize_int8(x: F32) -> tuple[NDArray[np.int8], F32, F32]:
+    """(values, scale, norm) per row: round(x * scale) clamped to [-127, 127], non-finite -> 0."""
+    scale = _int8_scale(_max_abs(x))
+    scaled = _finite(x) * scale[..., None]
+    values = np.clip(_round_half_away(scaled), -127, 127).astype(np.int8)
+    return values, scale, _norms(x)
+
+
+def _int4_scale(max_abs: F32) -> F32:
+    """15 / (2 max|x|), or 1 when max|x| <= 1e-10."""
+    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
+    return np.where(max_abs > 1e-10, np.float32(15.0) / (np.float32(2.0) * safe), np.float32(1.0)).astype(
+        np.float32
+    )
+
+
+def _pack_nibbles(values: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """4-bit values packed two to a byte, even index in the high nibble; an odd tail pads with 0."""
+    if values.shape[-1] % 2:
+        pad = np.zeros((*values.shape[:-1], 1), np.uint8)
+        values = np.concatenate([values, pad], axis=-1)
+    return ((values[..., 0::2] << 4) | values[..., 1::2]).astype(np.uint8)
+
+
+def _unpack_nibbles(packed: NDArray[np.uint8], dims: int) -> NDArray[np.uint8]:
+    values = np.empty((*packed.shape[:-1], packed.shape[-1] * 2), np.uint8)
+    values[..., 0::2], values[..., 1::2] = packed >> 4, packed & 15
+    return values[..., :dims]
+
+
+def _quantize_int4(x: F32) -> tuple[NDArray[np.uint8], F32, F32, F32, NDArray[np.int32]]:
+    """(packed, scale, max_abs, norm, nibble sums) per row: round((x + max_abs) * scale) in [0, 15]."""
+    max_abs = _max_abs(x)
+    scale = _int4_scale(max_abs)
+    shifted = (_finite(x) + max_abs[..., None]) * scale[..., None]
+    values = np.clip(_round_half_away(shifted), 0, 15).astype(np.uint8)
+    sums = values.sum(axis=-1, dtype=np.int64).astype(np.int32)
+    return _pack_nibbles(values), scale, max_abs, _norms(x), sums
+
+
+def _quantize_binary(x: F32, threshold: float = 0.0) -> NDArray[np.uint8]:
+    """One bit per value, set when value >= threshold (non-finite counts as 0), MSB first."""
+    bits = _finite(x) >= np.float32(threshold)
+    return np.packbits(bits, axis=-1, bitorder="big")
+
+
+def _to_bf16(x: F32) -> NDArray[np.uint16]:
+    """bfloat16 bits of x, rounded to nearest, ties to even; NaN stays NaN."""
+    bits = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(x), np.uint16(0x7FC0), rounded).astype(np.uint16)
+
+
+def _from_bf16(bits: NDArray[np.uint16]) -> F32:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+# ---- per-vector types (the original crate's API) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantizationParams:
+    """Symmetric int8 parameters: scale = 127 / max|v| over finite values (1 when that is ~0)."""
+
+    scale: float
+    zero_point: int
+    min_val: float
+    max_val: float
+
+    @classmethod
+    def from_vector(cls, values: ArrayLike) -> QuantizationParams:
+        v = _as_f32(values, "values", 1)
+        finite = v[np.isfinite(v)]
+        lo = float(finite.min()) if finite.size else 0.0
+        hi = float(finite.max()) if finite.size else 0.0
+        return cls(float(_int8_scale(_max_abs(v))), 0, lo, hi)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedVector:
+    """An int8 vector: values in [-127, 127], its scale, and the norm of its finite source values."""
+
+    data: NDArray[np.int8]
+    params: QuantizationParams
+    norm: float
+
+    @classmethod
+    def from_f32(cls, values: ArrayLike) -> QuantizedVector:
+        v = _as_f32(values, "values", 1)
+        data, _, norm = _quantize_int8(v)
+        return cls(data, QuantizationParams.from_vector(v), float(norm))
+
+    def to_f32(self) -> F32:
+        """q / scale: the step is max|v| / 127, so each value is within max|v| / 254."""
+        return (self.data.astype(np.float32) / np.float32(self.params.scale)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def dot_product(self, other: QuantizedVector) -> float:
+        return dot_product_i8(self, other)
+
+    def cosine_similarity(self, other: QuantizedVector) -> float:
+        return cosine_similarity_i8(self, other)
+
+
+def _check_dims(op: str, a: int, b: int) -> None:
+    if a != b:
+        raise ValueError(f"{op}: dimension mismatch: a has {a} dimensions, b has {b}")
+
+
+def dot_product_i8_raw(a: ArrayLike, b: ArrayLike) -> int:
+    """The exact integer dot product of two int8 arrays (values in [-127, 127])."""
+    va, vb = np.ascontiguousarray(a, np.int8), np.ascontiguousarray(b, np.int8)
+    if va.ndim != 1 or vb.ndim != 1:
+        raise ValueError("dot_product_i8_raw takes two 1-D int8 arrays")
+    _check_dims("dot_product_i8_raw", len(va), len(vb))
+    for name, arr in (("a", va), ("b", vb)):
+        low = np.flatnonzero(arr == -128)
+        if low.size:
+            raise ValueError(f"{name}[{low[0]}] is -128: int8 values must be in [-127, 127]")
+    if len(va) > MAX_INT8_DIMS:
+        raise ValueError(f"int8 vectors are limited to {MAX_INT8_DIMS} dims, got {len(va)}")
+    return int(_core.dot_i8(va, vb))
+
+
+def dot_product_i8(a: QuantizedVector, b: QuantizedVector) -> float:
+    """raw integer dot / (scale_a * scale_b): the dot product of the dequantized vectors."""
+    _check_dims("dot_product_i8", len(a), len(b))
+    raw = _core.dot_i8(a.data, b.data)
+    return float(np.float32(raw) / (np.float32(a.params.scale) * np.float32(b.params.scale)))
+
+
+def cosine_similarity_i8(a: QuantizedVector, b: QuantizedVector) -> float:
+    """dot_product_i8 / (norm_a * norm_b) with the source norms; 0 when that is 0 or not finite."""
+    denominator = a.norm * b.norm
+    if denominator == 0 or not math.isfinite(denominator):
+        _check_dims("cosine_similarity_i8", len(a), len(b))
+        return 0.0
+    return float(np.float32(dot_product_i8(a, b) / denominator))
+
+
+@dataclass(frozen=True)
+class Int4Params:
+    """Offset 4-bit parameters: q = round((v + max_abs) * scale) in [0, 15], scale = 15 / (2 max_abs)."""
+
+    scale: float
+    max_abs: float
+
+
+@dataclass(frozen=True, eq=False)
+class Int4Vector:
+    """A 4-bit vector: two values per byte, even index in the high nibble, an odd tail padded."""
+
+    data: NDArray[np.uint8]
+    dims: int
+    params: Int4Params
+    norm: float
+
+    @classmethod
+    def from_f32(cls, values: ArrayLike) -> Int4Vector:
+        v = _as_f32(values, "values", 1)
+        packed, scale, max_abs, norm, _ = _quantize_int4(v)
+        return cls(packed, len(v), Int4Params(float(scale), float(max_abs)), float(norm))
+
+    def to_f32(self) -> F32:
+        """q / scale - max_abs: the step is 2 max_abs / 15, so each value is within max_abs / 15."""
+        q = _unpack_nibbles(self.data, self.dims).astype(np.float32)
+        return (q / np.float32(self.params.scale) - np.float32(self.params.max_abs)).astype(np.float32)
+
+    @property
+    def nibble_sum(self) -> int:
+        return int(_unpack_nibbles(self.data, self.dims).sum(dtype=np.int64))
+
+    def dot_product(self, other: Int4Vector) -> float:
+        """The dot product of the dequantized vectors, from integer sums corrected for the offset."""
+        _check_dims("Int4Vector.dot_product", self.dims, other.dims)
+        raw = _core.dot_u4(self.data, other.data)
+        sa, sb = self.params.scale, other.params.scale
+        ma, mb = self.params.max_abs, other.params.max_abs
+        dot = raw / (sa * sb) - mb * self.nibble_sum / sa - ma * other.nibble_sum / sb + self.dims * ma * mb
+        return float(np.float32(dot))
+
+    def cosine_similarity(self, other: Int4Vector) -> float:
+        denominator = self.norm * other.norm
+        if denominator == 0 or not math.isfinite(denominator):
+            _check_dims("Int4Vector.cosine_similarity", self.dims, other.dims)
+            return 0.0
+        return float(np.float32(self.dot_product(other) / denominator))
+
+    def cosine_distance(self, other: Int4Vector) -> float:
+        return 1.0 - self.cosine_similarity(other)
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryVector:
+    """One bit per dimension (set when value >= threshold), most significant bit first."""
+
+    data: NDArray[np.uint8]
+    dims: int
+    norm: float
+
+    @classmethod
+    def from_f32(cls, values: ArrayLike, threshold: float = 0.0) -> BinaryVector:
+        v = _as_f32(values, "values", 1)
+        return cls(_quantize_binary(v, threshold), len(v), float(_norms(v)))
+
+    @classmethod
+    def from_packed(cls, bits: ArrayLike, dims: int) -> BinaryVector:
+        """Wrap packed bits; padding bits past `dims` are cleared so they never count."""
+        packed = np.array(bits, dtype=np.uint8).reshape(-1)
+        needed = (dims + 7) // 8
+        if dims < 0 or len(packed) != needed:
+            raise ValueError(f"{dims} dimensions need {needed} bytes of bits, got {len(packed)}")
+        if dims % 8:
+            packed[-1] &= np.uint8((0xFF << (8 - dims % 8)) & 0xFF)
+        return cls(packed, dims, float(math.sqrt(dims)))
+
+    def to_f32(self) -> F32:
+        """+1.0 for a set bit, -1.0 for a clear one."""
+        bits = np.unpackbits(self.data, bitorder="big")[: self.dims]
+        return np.where(bits == 1, np.float32(1.0), np.float32(-1.0)).astype(np.float32)
+
+    def hamming_distance(self, other: BinaryVector) -> int:
+        return hamming_distance(self, other)
+
+    def cosine_distance_approx(self, other: BinaryVector) -> float:
+        """2 h / dims, in [0, 2] (0 when dims is 0)."""
+        return 2.0 * self.hamming_distance(other) / self.dims if self.dims else 0.0
+
+    def cosine_similarity_approx(self, other: BinaryVector) -> float:
+        """1 - 2 h / dims."""
+        return 1.0 - self.cosine_distance_approx(other)
+
+
+def hamming_distance(a: BinaryVector, b: BinaryVector) -> int:
+    """Number of differing bits (padding bits never count)."""
+    _check_dims("hamming_distance", a.dims, b.dims)
+    return int(_core.hamming_b1(a.data, b.data))
+
+
+# ---- tiers, stored data and prepared queries -----------------------------------------------------
+
+
+class QuantizationTier(enum.Enum):
+    """Storage tiers of the original, largest first."""
+
+    FULL = 4.0
+    INT8 = 1.0
+    INT4 = 0.5
+    BINARY = 0.125
+
+    @property
+    def bytes_per_dim(self) -> float:
+        return float(self.value)
+
+    @property
+    def compression_ratio(self) -> float:
+        """Against float32: 1, 4, 8, 32."""
+        return 4.0 / self.bytes_per_dim
+
+    def storage_bytes(self, dims: int) -> int:
+        """Bytes of the values of one vector (4d, d, ceil(d/2), ceil(d/8)); parameters not included."""
+        return {
+            QuantizationTier.FULL: 4 * dims,
+            QuantizationTier.INT8: dims,
+            QuantizationTier.INT4: (dims + 1) // 2,
+            QuantizationTier.BINARY: (dims + 7) // 8,
+        }[self]
+
+    @classmethod
+    def from_age_seconds(cls, age: float) -> QuantizationTier:
+        """The original's placeholder recency rule (no retrieval-quality basis): under an hour FULL,
+        under a day INT8, under a week INT4, else BINARY."""
+        if age < 3600:
+            return cls.FULL
+        if age < 86_400:
+            return cls.INT8
+        if age < 604_800:
+            return cls.INT4
+        return cls.BINARY
+
+
+Stored = F32 | QuantizedVector | Int4Vector | BinaryVector
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedData:
+    """One vector at one tier: the original's `QuantizedData` (Full, Int8, Int4, Binary)."""
+
+    tier: QuantizationTier
+    value: Stored
+
+    @classmethod
+    def from_f32(cls, values: ArrayLike, tier: QuantizationTier) -> QuantizedData:
+        v = _as_f32(values, "values", 1)
+        if tier is QuantizationTier.FULL:
+            return cls(tier, v.copy())
+        if tier is QuantizationTier.INT8:
+            return cls(tier, QuantizedVector.from_f32(v))
+        if tier is QuantizationTier.INT4:
+            return cls(tier, Int4Vector.from_f32(v))
+        return cls(tier, BinaryVector.from_f32(v))
+
+    def to_f32(self) -> F32:
+        if isinstance(self.value, np.ndarray):
+            return self.value.copy()
+        return self.value.to_f32()
+
+    @property
+    def dims(self) -> int:
+        value = self.value
+        if isinstance(value, (np.ndarray, QuantizedVector)):
+            return len(value)
+        return value.dims
+
+    @property
+    def storage_bytes(self) -> int:
+        return self.tier.storage_bytes(self.dims)
+
+    def promote(self, target: QuantizationTier) -> QuantizedData:
+        """Re-quantized at a larger tier (from the dequantized values: nothing is recovered)."""
+        return QuantizedData.from_f32(self.to_f32(), target)
+
+    def demote(self, target: QuantizationTier) -> QuantizedData:
+        """Re-quantized at a smaller tier."""
+        return QuantizedData.from_f32(self.to_f32(), target)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedQuery:
+    """A query quantized once to a tier, to be compared with many stored vectors of that tier."""
+
+    data: QuantizedData
+
+    @classmethod
+    def from_f32(cls, query: ArrayLike, tier: QuantizationTier) -> PreparedQuery:
+        return cls(QuantizedData.from_f32(query, tier))
+
+    @property
+    def tier(self) -> QuantizationTier:
+        return self.data.tier
+
+    @property
+    def dims(self) -> int:
+        return self.data.dims
+
+
+def prepare_query(query: ArrayLike, tier: QuantizationTier) -> PreparedQuery:
+    return PreparedQuery.from_f32(query, tier)
+
+
+class NormalizationHint(enum.Enum):
+    UNKNOWN = "unknown"
+    UNIT = "unit"
+
+
+def is_unit_norm(values: ArrayLike) -> bool:
+    """|sum v^2 - 1| < 1e-4."""
+    v = _as_f32(values, "values", 1)
+    return abs(float(np.dot(v.astype(np.float64), v)) - 1.0) < 1e-4
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedQueryWithMeta:
+    """A prepared query and what is known of its norm (accepted, as in the original since 0.7:
+    the unit-norm fast path was removed as slower and riskier than the fused cosine)."""
+
+    query: PreparedQuery
+    norm: NormalizationHint
+
+    @classmethod
+    def from_f32(cls, query: ArrayLike, tier: QuantizationTier, hint: NormalizationHint) -> PreparedQueryWithMeta:
+        return cls(PreparedQuery.from_f32(query, tier), hint)
+
+    @property
+    def tier(self) -> QuantizationTier:
+        return self.query.tier
+
+    @property
+    def dims(self) -> int:
+        return self.query.dims
+
+
+def prepare_query_with_norm(
+    query: ArrayLike, tier: QuantizationTier, hint: NormalizationHint = NormalizationHint.UNKNOWN
+) -> PreparedQueryWithMeta:
+    return PreparedQueryWithMeta.from_f32(query, tier, hint)
+
+
+def _require_tier(op: str, query: PreparedQuery, stored: QuantizedData) -> None:
+    if query.tier is not stored.tier:
+        raise TierMismatchError(op, query.tier, stored.tier)
+    _check_dims(op, query.dims, stored.dims)
+
+
+def approximate_cosine_distance_prepared(query: PreparedQuery, stored: QuantizedData) -> float:
+    """Cosine distance in [0, 2] at the shared tier: 1 - cos (full, int8, int4), 2 h / d (binary)."""
+    _require_tier("approximate_cosine_distance_prepared", query, stored)
+    q, s = query.data.value, stored.value
+    if isinstance(q, np.ndarray) and isinstance(s, np.ndarray):
+        return 1.0 - float(_core.cosine_similarity(q, s))
+    if isinstance(q, QuantizedVector) and isinstance(s, QuantizedVector):
+        return 1.0 - cosine_similarity_i8(q, s)
+    if isinstance(q, Int4Vector) and isinstance(s, Int4Vector):
+        return q.cosine_distance(s)
+    assert isinstance(q, BinaryVector) and isinstance(s, BinaryVector)
+    return q.cosine_distance_approx(s)
+
+
+def approximate_cosine_distance_prepared_with_meta(
+    meta: PreparedQueryWithMeta, stored: QuantizedData, stored_hint: NormalizationHint = NormalizationHint.UNKNOWN
+) -> float:
+    """As approximate_cosine_distance_prepared; the hints are accepted and not used."""
+    del stored_hint
+    return approximate_cosine_distance_prepared(meta.query, stored)
+
+
+def approximate_dot_product_prepared(query: PreparedQuery, stored: QuantizedData) -> float:
+    """Dot product at the shared tier; binary has none (raises TierMismatchError's sibling)."""
+    _require_tier("approximate_dot_product_prepared", query, stored)
+    q, s = query.data.value, stored.value
+    if isinstance(q, np.ndarray) and isinstance(s, np.ndarray):
+        return float(_core.dot_product(q, s))
+    if isinstance(q, QuantizedVector) and isinstance(s, QuantizedVector):
+        return dot_product_i8(q, s)
+    if isinstance(q, Int4Vector) and isinstance(s, Int4Vector):
+        return q.dot_product(s)
+    raise ValueError("binary vectors have no prepared dot product; use the cosine distance")
+
+
+def batch_approximate_cosine_distance_prepared(query: PreparedQuery, stored: Sequence[QuantizedData]) -> F32:
+    return np.array([approximate_cosine_distance_prepared(query, s) for s in stored], np.float32)
+
+
+def approximate_int8_batch_prepared(query: PreparedQuery, vectors: Sequence[QuantizedVector]) -> F32:
+    """Cosine distances of an INT8 prepared query to int8 vectors."""
+    if query.tier is not QuantizationTier.INT8:
+        raise TierMismatchError("approximate_int8_batch_prepared", QuantizationTier.INT8, query.tier)
+    q = query.data.value
+    assert isinstance(q, QuantizedVector)
+    return np.array([1.0 - cosine_similarity_i8(q, v) for v in vectors], np.float32)
+
+
+def approximate_int4_batch_prepared(query: PreparedQuery, vectors: Sequence[Int4Vector]) -> F32:
+    """Cosine distances of an INT4 prepared query to int4 vectors."""
+    if query.tier is not QuantizationTier.INT4:
+        raise TierMismatchError("approximate_int4_batch_prepared", QuantizationTier.INT4, query.tier)
+    q = query.data.value
+    assert isinstance(q, Int4Vector)
+    return np.array([q.cosine_distance(v) for v in vectors], np.float32)
+
+
+def approximate_cosine_distance(query: ArrayLike, stored: QuantizedData) -> float:
+    """Quantizes the float32 query to the stored tier on each call (see PreparedQuery to do it once)."""
+    return approximate_cosine_distance_prepared(PreparedQuery.from_f32(query, stored.tier), stored)
+
+
+def approximate_dot_product(query: ArrayLike, stored: QuantizedData) -> float:
+    """Binary: the float32 query against the stored bits read as +1 / -1."""
+    if stored.tier is QuantizationTier.BINARY:
+        q = _as_f32(query, "query", 1)
+        _check_dims("approximate_dot_product", len(q), stored.dims)
+        return float(_core.dot_product(q, stored.to_f32()))
+    return approximate_dot_product_prepared(PreparedQuery.from_f32(query, stored.tier), stored)
+
+
+# ---- matrices -----------------------------------------------------------------------------------
+
+#: Matrix tiers by name, and the metrics each can search.
+MATRIX_TIERS = ("int8", "int4", "binary", "bf16")
+TIER_METRICS = {"int8": ("dot", "cosine"), "int4": ("dot", "cosine"), "bf16": ("dot", "cosine"),
+                "binary": ("cosine", "hamming")}
+PANEL_ROWS = _core.I8_PANEL_ROWS
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedMatrix:
+    """Rows of one tier and their per-row parameters, as `quantize()` lays them out.
+
+    `data` is (panels, 16 * dp) int8 in the kernels' panel layout for "int8" (dp = dims rounded
+    up to 4), (rows, ceil(dims / 2)) uint8 for "int4", (rows, ceil(dims / 8)) uint8 for "binary"
+    and (rows, dims) uint16 bfloat16 bits for "bf16".
+    """
+
+    tier: str
+    rows: int
+    dims: int
+    data: NDArray[Any]
+    scale: F32 | None = None
+    max_abs: F32 | None = None
+    norm: F32 | None = None
+    sums: NDArray[np.int32] | None = None
+    _parts: tuple[Any, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_parts", (self.data, self.scale, self.max_abs, self.norm, self.sums))
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.dims)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: values (with the int8 panel padding) and per-row parameters."""
+        return sum(part.nbytes for part in self._parts if part is not None)
+
+    def to_f32(self) -> F32:
+        """The dequantized rows (binary: +1 / -1)."""
+        if self.tier == "int8":
+            assert self.scale is not None
+            return self.int8_rows().astype(np.float32) / self.scale[: self.rows, None]
+        if self.tier == "int4":
+            assert self.scale is not None and self.max_abs is not None
+            q = _unpack_nibbles(self.data, self.dims).astype(np.float32)
+            return (q / self.scale[:, None] - self.max_abs[:, None]).astype(np.float32)
+        if self.tier == "binary":
+            bits = np.unpackbits(self.data, axis=-1, bitorder="big")[:, : self.dims]
+            return np.where(bits == 1, np.float32(1.0), np.float32(-1.0)).astype(np.float32)
+        return _from_bf16(self.data)
+
+    def int8_rows(self) -> NDArray[np.int8]:
+        """The int8 values as plain (rows, dims) rows, out of the panel layout."""
+        if self.tier != "int8":
+            raise TierMismatchError("int8_rows", QuantizationTier.INT8, _TIER_OF.get(self.tier, QuantizationTier.FULL))
+        dp = self.data.shape[1] // PANEL_ROWS
+        panels = self.data.reshape(-1, dp // 4, PANEL_ROWS, 4).transpose(0, 2, 1, 3)
+        return np.ascontiguousarray(panels.reshape(-1, dp)[: self.rows, : self.dims])
+
+
+_TIER_OF = {"int8": QuantizationTier.INT8, "int4": QuantizationTier.INT4, "binary": QuantizationTier.BINARY}
+
+
+def _to_panels(values: NDArray[np.int8]) -> NDArray[np.int8]:
+    """(rows, dims) int8 -> (panels, 16 * dp): rows padded to whole panels, dims to a multiple of 4."""
+    rows, dims = values.shape
+    dp = (dims + 3) // 4 * 4
+    n_panels = (rows + PANEL_ROWS - 1) // PANEL_ROWS
+    padded = np.zeros((n_panels * PANEL_ROWS, dp), np.int8)
+    padded[:rows, :dims] = values
+    panels = padded.reshape(n_panels, PANEL_ROWS, dp // 4, 4).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(panels.reshape(n_panels, PANEL_ROWS * dp))
+
+
+def _pad_rows(values: NDArray[Any], rows: int) -> NDArray[Any]:
+    padded = np.zeros(rows, values.dtype)
+    padded[: len(values)] = values
+    return padded
+
+
+def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
+    """Rows of `matrix` (N, d) stored at `tier`: "int8", "int4", "binary" or "bf16".
+
+    Per-row parameters follow the per-vector types: int8 and int4 scales from the finite values'
+    max |x|, norms of the finite source values (bf16: of the bf16 values), binary bits set for
+    values >= 0. bf16 rounds to nearest, ties to even.
+    """
+    if tier not in MATRIX_TIERS:
+        raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+    x = _as_f32(matrix, "matrix", 2)
+    rows, dims = x.shape
+    if tier == "int8":
+        if dims > MAX_INT8_DIMS:
+            raise ValueError(f"int8 rows are limited to {MAX_INT8_DIMS} dims, got {dims}")
+        values, scale, norm = _quantize_int8(x)
+        padded_rows = (rows + PANEL_ROWS - 1) // PANEL_ROWS * PANEL_ROWS
+        sums = _pad_rows(values.sum(axis=1, dtype=np.int64).astype(np.int32), padded_rows)
+        return QuantizedMatrix(tier, rows, dims, _to_panels(values), scale=scale, norm=norm, sums=sums)
+    if tier == "int4":
+        packed, scale, max_abs, norm, nibble_sums = _quantize_int4(x)
+        return QuantizedMatrix(tier, rows, dims, packed, scale=scale, max_abs=max_abs, norm=norm, sums=nibble_sums)
+    if tier == "binary":
+        return QuantizedMatrix(tier, rows, dims, _quantize_binary(x))
+    bits = _to_bf16(x)
+    return QuantizedMatrix(tier, rows, dims, bits, norm=_norms(_from_bf16(bits)))
+
+
+def _prepare_queries(queries: F32, tier: str) -> tuple[Any, ...]:
+    """The float32 queries (M, d) in the matrix tier's query layout, as (data, scale, max_abs, norm, sums)."""
+    if tier == "int8":
+        values, scale, norm = _quantize_int8(queries)
+        dp = (queries.shape[1] + 3) // 4 * 4
+        padded = np.zeros((len(queries), dp), np.int8)
+        padded[:, : queries.shape[1]] = values
+        return padded, scale, None, norm, None
+    if tier == "int4":
+        packed, scale, max_abs, norm, sums = _quantize_int4(queries)
+        return packed, scale, max_abs, norm, sums
+    if tier == "binary":
+        return _quantize_binary(queries), None, None, None, None
+    bits = _to_bf16(queries)
+    return bits, None, None, _norms(_from_bf16(bits)), None
+
+
+def search(
+    queries: ArrayLike,
+    matrix: QuantizedMatrix,
+    metric: str,
+    k: int | None,
+    threads: int | None,
+) -> Any:
+    """Scores (k None) or (indices, scores) of float32 queries against a quantized matrix."""
+    allowed = TIER_METRICS[matrix.tier]
+    if metric not in allowed:
+        raise ValueError(f"metric {metric!r} is not available for {matrix.tier} matrices; use {' or '.join(allowed)}")
+    q = np.asarray(queries)
+    single = q.ndim == 1
+    q2 = _as_f32(q[None, :] if single else q, "queries", 2)
+    if q2.shape[1] != matrix.dims:
+        raise ValueError(f"dimension mismatch: queries have {q2.shape[1]} dims, matrix rows have {matrix.dims}")
+    prepared = _prepare_queries(q2, matrix.tier)
+    result = _core.quant_search(matrix.tier, prepared, matrix._parts, matrix.rows, matrix.dims, metric, k, threads)
+    if k is None:
+        return result[0] if single else result
+    indices, scores = result
+    return (indices[0], scores[0]) if single else (indices, scores)

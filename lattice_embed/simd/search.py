@@ -1,0 +1,122 @@
+"""Queries against a matrix: similarity scores and top-k, over float32 or quantized storage."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from lattice_embed._kernels import _core
+from lattice_embed.simd import quantized
+from lattice_embed.simd.quantized import QuantizedMatrix
+
+__all__ = ["similarity", "top_k"]
+
+#: Candidates rescored per result when top_k(rescore=...) is given no `candidates`.
+RESCORE_FACTOR = 4
+
+
+def similarity(
+    queries: ArrayLike, matrix: Any, metric: str = "cosine", *, out: Any = None, threads: int | None = None
+) -> Any:
+    """Scores of each query against every row of `matrix`.
+
+    A 1-D query (d,) gives (N,) float32; a 2-D block (M, d) gives (M, N). `matrix` is an (N, d)
+    float32 array (other dtypes and layouts are read once, as the pair operations do), or a
+    `QuantizedMatrix` from `quantize()`, for which the float32 queries are prepared once per call.
+
+    metric: "dot" or "cosine" (similarities), "l2sq", "l2", "l1" (distances, float32 only),
+    "hamming" (binary matrices only; "cosine" there is 1 - 2 h / d).
+    out: a C-contiguous float32 array of the result's shape to write into.
+    threads: None uses every core when the work is large enough to gain (about 4M multiply-adds),
+    one thread otherwise; `LATTICE_EMBED_NUM_THREADS` sets it instead. Results are identical
+    whatever the thread count.
+    """
+    if isinstance(matrix, QuantizedMatrix):
+        scores = quantized.search(queries, matrix, metric, None, threads)
+        if out is None:
+            return scores
+        target = np.asarray(out)
+        if target.shape != scores.shape or target.dtype != np.float32:
+            raise ValueError(f"out must be a float32 array of shape {scores.shape}")
+        target[...] = scores
+        return out
+    return _core.similarity(queries, matrix, metric, out=out, threads=threads)
+
+
+def top_k(
+    queries: ArrayLike,
+    matrix: Any,
+    k: int,
+    metric: str = "cosine",
+    *,
+    threads: int | None = None,
+    rescore: ArrayLike | None = None,
+    candidates: int | None = None,
+) -> tuple[Any, Any]:
+    """The k best rows of `matrix` for each query, best first: (int64 indices, float32 scores).
+
+    Shapes (k,) for a 1-D query and (M, k) for a 2-D block. Best is the largest similarity or the
+    smallest distance; ties go to the lower index; a NaN score never ranks above a number; k > N
+    returns N results, k = 0 empty arrays. The M x N scores are never held at once (see the
+    kernels' memory bound in the README).
+
+    Quantized matrices: with `rescore` (the float32 matrix the rows came from), the compressed
+    tier proposes `candidates` rows per query (default 4 * k) and their exact float32 scores
+    decide the k returned, with those exact scores.
+    """
+    wanted = _count(k, "k")
+    if isinstance(matrix, QuantizedMatrix):
+        if rescore is None:
+            if candidates is not None:
+                raise ValueError("candidates only applies together with rescore")
+            result: tuple[Any, Any] = quantized.search(queries, matrix, metric, wanted, threads)
+            return result
+        return _rescored_top_k(queries, matrix, wanted, metric, threads, rescore, candidates)
+    if rescore is not None or candidates is not None:
+        raise TypeError("rescore and candidates apply to quantized matrices (see quantize())")
+    pair: tuple[Any, Any] = _core.top_k(queries, matrix, wanted, metric, threads=threads)
+    return pair
+
+
+def _count(value: object, name: str) -> int:
+    try:
+        count = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
+    if count < 0:
+        raise ValueError(f"{name} must be >= 0, got {count}")
+    return count
+
+
+def _rescored_top_k(
+    queries: ArrayLike,
+    matrix: QuantizedMatrix,
+    k: int,
+    metric: str,
+    threads: int | None,
+    rescore: ArrayLike,
+    candidates: int | None,
+) -> tuple[Any, Any]:
+    if metric == "hamming":
+        raise ValueError("hamming has no float32 counterpart to rescore with; use metric='cosine'")
+    exact = np.asarray(rescore)
+    if exact.shape != matrix.shape:
+        raise ValueError(f"rescore has shape {exact.shape}, the quantized matrix {matrix.shape}")
+    pool = RESCORE_FACTOR * k if candidates is None else _count(candidates, "candidates")
+    if pool < k:
+        raise ValueError(f"candidates ({pool}) must be at least k ({k})")
+    q = np.asarray(queries)
+    single = q.ndim == 1
+    block = q[None, :] if single else q
+    proposed, _ = quantized.search(block, matrix, metric, pool, threads)
+    kk = min(k, proposed.shape[1])
+    indices = np.empty((len(block), kk), np.int64)
+    scores = np.empty((len(block), kk), np.float32)
+    for i, (query, rows) in enumerate(zip(block, proposed)):
+        exact_scores = _core.similarity(query, exact[rows], metric)
+        order = np.lexsort((rows, -exact_scores))[:kk]  # best first, ties to the lower index
+        indices[i], scores[i] = rows[order], exact_scores[order]
+    return (indices[0], scores[0]) if single else (indices, scores)
