@@ -42,42 +42,40 @@ static int64_t le_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
     return sum;
 }
 
-/* Four queries against one 16-row panel at a time: each 4-byte query group is broadcast and meets
-   16 rows x 4 bytes in two registers, so the i32 lanes are finished row sums (no horizontal add). */
-#define LE_I8_TILE_QUERIES 4
+/* TQ queries against one 16-row panel: each 4-byte query group is broadcast and meets 16 rows x
+   4 bytes in two registers, so the i32 lanes are finished row sums (no horizontal add). */
+LE_ALWAYS_INLINE void le_i8_panel_tile_avx2_(const int8_t *q, size_t ldq, const int TQ, const int8_t *panel,
+                                             size_t dp, int32_t *out, size_t ldo) {
+    __m256i acc[4][2];
+    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+    const int8_t *group = panel;
+    for (size_t g = 0; g < dp / 4; g++, group += 4 * LE_I8_PANEL_ROWS) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)group);
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(group + 32));
+        for (int t = 0; t < TQ; t++) {
+            int32_t word;
+            memcpy(&word, q + t * ldq + 4 * g, 4);
+            __m256i qb = _mm256_set1_epi32(word);
+            acc[t][0] = _mm256_add_epi32(acc[t][0], le_dot_i8x32_avx2_(qb, x0));
+            acc[t][1] = _mm256_add_epi32(acc[t][1], le_dot_i8x32_avx2_(qb, x1));
+        }
+    }
+    for (int t = 0; t < TQ; t++) {
+        _mm256_storeu_si256((__m256i *)(out + t * ldo), acc[t][0]);
+        _mm256_storeu_si256((__m256i *)(out + t * ldo + 8), acc[t][1]);
+    }
+}
+
 static void le_dot_i8_panels_avx2(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
                                   size_t n_panels, size_t dp, const int32_t *x_sums, int32_t *out,
                                   size_t ldo) {
     (void)x_sums;
-    const size_t groups = dp / 4;
     for (size_t p = 0; p < n_panels; p++) {
         const int8_t *panel = panels + p * LE_I8_PANEL_ROWS * dp;
-        for (size_t i0 = 0; i0 < m; i0 += LE_I8_TILE_QUERIES) {
-            const int8_t *rows[LE_I8_TILE_QUERIES];
-            for (int t = 0; t < LE_I8_TILE_QUERIES; t++)
-                rows[t] = q + (i0 + t < m ? i0 + t : m - 1) * ldq;
-            __m256i acc[LE_I8_TILE_QUERIES][2];
-            for (int t = 0; t < LE_I8_TILE_QUERIES; t++)
-                acc[t][0] = acc[t][1] = _mm256_setzero_si256();
-            const int8_t *group = panel;
-            for (size_t g = 0; g < groups; g++, group += 4 * LE_I8_PANEL_ROWS) {
-                __m256i x0 = _mm256_loadu_si256((const __m256i *)group);
-                __m256i x1 = _mm256_loadu_si256((const __m256i *)(group + 32));
-                for (int t = 0; t < LE_I8_TILE_QUERIES; t++) {
-                    int32_t word;
-                    memcpy(&word, rows[t] + 4 * g, 4);
-                    __m256i qb = _mm256_set1_epi32(word);
-                    acc[t][0] = _mm256_add_epi32(acc[t][0], le_dot_i8x32_avx2_(qb, x0));
-                    acc[t][1] = _mm256_add_epi32(acc[t][1], le_dot_i8x32_avx2_(qb, x1));
-                }
-            }
-            size_t count = m - i0 < LE_I8_TILE_QUERIES ? m - i0 : LE_I8_TILE_QUERIES;
-            for (size_t t = 0; t < count; t++) {
-                int32_t *dst = out + (i0 + t) * ldo + p * LE_I8_PANEL_ROWS;
-                _mm256_storeu_si256((__m256i *)dst, acc[t][0]);
-                _mm256_storeu_si256((__m256i *)(dst + 8), acc[t][1]);
-            }
-        }
+        int32_t *dst = out + p * LE_I8_PANEL_ROWS;
+        size_t i = 0;
+        for (; i + 4 <= m; i += 4) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 4, panel, dp, dst + i * ldo, ldo);
+        for (; i < m; i++) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 1, panel, dp, dst + i * ldo, ldo);
     }
 }
 
@@ -119,9 +117,13 @@ static uint64_t le_hamming_b1_avx2(const uint8_t *a, const uint8_t *b, size_t nb
     return count;
 }
 
-/* eight bf16 values widened to f32 (a shift into the high half) */
-LE_ALWAYS_INLINE __m256 le_load_bf16x8_avx2_(const uint16_t *p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+/* bf16 is the high half of an f32: interleaving zeros below 16 values gives two vectors of f32
+   (in a lane-permuted order, the same for both operands, which a dot product does not see) */
+LE_ALWAYS_INLINE __m256 le_bf16_low_avx2_(__m256i v) {
+    return _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), v));
+}
+LE_ALWAYS_INLINE __m256 le_bf16_high_avx2_(__m256i v) {
+    return _mm256_castsi256_ps(_mm256_unpackhi_epi16(_mm256_setzero_si256(), v));
 }
 
 static float le_dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
@@ -129,13 +131,18 @@ static float le_dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
     __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        acc0 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i), le_load_bf16x8_avx2_(b + i), acc0);
-        acc1 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 8), le_load_bf16x8_avx2_(b + i + 8), acc1);
-        acc2 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 16), le_load_bf16x8_avx2_(b + i + 16), acc2);
-        acc3 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i + 24), le_load_bf16x8_avx2_(b + i + 24), acc3);
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), b0 = _mm256_loadu_si256((const __m256i *)(b + i));
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + i + 16)), b1 = _mm256_loadu_si256((const __m256i *)(b + i + 16));
+        acc0 = _mm256_fmadd_ps(le_bf16_low_avx2_(a0), le_bf16_low_avx2_(b0), acc0);
+        acc1 = _mm256_fmadd_ps(le_bf16_high_avx2_(a0), le_bf16_high_avx2_(b0), acc1);
+        acc2 = _mm256_fmadd_ps(le_bf16_low_avx2_(a1), le_bf16_low_avx2_(b1), acc2);
+        acc3 = _mm256_fmadd_ps(le_bf16_high_avx2_(a1), le_bf16_high_avx2_(b1), acc3);
     }
-    for (; i + 8 <= n; i += 8)
-        acc0 = _mm256_fmadd_ps(le_load_bf16x8_avx2_(a + i), le_load_bf16x8_avx2_(b + i), acc0);
+    for (; i + 16 <= n; i += 16) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), b0 = _mm256_loadu_si256((const __m256i *)(b + i));
+        acc0 = _mm256_fmadd_ps(le_bf16_low_avx2_(a0), le_bf16_low_avx2_(b0), acc0);
+        acc1 = _mm256_fmadd_ps(le_bf16_high_avx2_(a0), le_bf16_high_avx2_(b0), acc1);
+    }
     float sum = le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
     for (; i < n; i++) sum += le_bf16_to_f32_(a[i]) * le_bf16_to_f32_(b[i]);
     return sum;

@@ -30,29 +30,41 @@ static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) 
 
 /* TQ queries x NP panels: each query's 4-byte group is broadcast (top bits flipped) and meets 16
    rows x 4 bytes in one register, so the i32 lanes are finished row sums. */
-#define LE_VNNI_TILE_QUERIES 12
-LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *const *rows, size_t count,
+LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, const int TQ,
                                                    const int8_t *panel, const int NP, size_t dp,
                                                    const int32_t *x_sums, int32_t *out, size_t ldo) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const size_t groups = dp / 4, panel_bytes = LE_I8_PANEL_ROWS * dp;
-    __m512i acc[LE_VNNI_TILE_QUERIES][2];
-    for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
-    for (size_t g = 0; g < groups; g++) {
+    const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
+    __m512i acc[12][2];
+    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
+    for (size_t g = 0; g < dp / 4; g++) {
         __m512i x[2];
         for (int k = 0; k < NP; k++) x[k] = _mm512_loadu_si512(panel + k * panel_bytes + 64 * g);
-        for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++) {
+        for (int t = 0; t < TQ; t++) {
             int32_t word;
-            memcpy(&word, rows[t] + 4 * g, 4);
+            memcpy(&word, q + t * ldq + 4 * g, 4);
             __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
             for (int k = 0; k < NP; k++) acc[t][k] = _mm512_dpbusd_epi32(acc[t][k], qb, x[k]);
         }
     }
     for (int k = 0; k < NP; k++) {
         __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums + k * LE_I8_PANEL_ROWS), 7);
-        for (size_t t = 0; t < count; t++)
+        for (int t = 0; t < TQ; t++)
             _mm512_storeu_si512(out + t * ldo + k * LE_I8_PANEL_ROWS, _mm512_sub_epi32(acc[t][k], offset));
     }
+}
+
+/* All queries against NP panels, in tiles of 12, then 4, then 1 query. */
+LE_ALWAYS_INLINE void le_i8_panels_avx512vnni_(const int8_t *q, size_t ldq, size_t m, const int8_t *panel,
+                                               const int NP, size_t dp, const int32_t *x_sums, int32_t *out,
+                                               size_t ldo) {
+    size_t i = 0;
+    for (; i + 12 <= m; i += 12)
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 12, panel, NP, dp, x_sums, out + i * ldo, ldo);
+    for (; i + 4 <= m; i += 4)
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 4, panel, NP, dp, x_sums, out + i * ldo, ldo);
+    for (; i < m; i++)
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 1, panel, NP, dp, x_sums, out + i * ldo, ldo);
 }
 
 static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
@@ -60,18 +72,13 @@ static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, c
                                         int32_t *out, size_t ldo) {
     const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
     for (size_t p = 0; p < n_panels; p += 2) {
-        for (size_t i0 = 0; i0 < m; i0 += LE_VNNI_TILE_QUERIES) {
-            const int8_t *rows[LE_VNNI_TILE_QUERIES];
-            for (int t = 0; t < LE_VNNI_TILE_QUERIES; t++)
-                rows[t] = q + (i0 + t < m ? i0 + t : m - 1) * ldq;
-            size_t count = m - i0 < LE_VNNI_TILE_QUERIES ? m - i0 : LE_VNNI_TILE_QUERIES;
-            int32_t *dst = out + i0 * ldo + p * LE_I8_PANEL_ROWS;
-            const int32_t *sums = x_sums + p * LE_I8_PANEL_ROWS;
-            if (p + 1 < n_panels)
-                le_i8_panel_tile_avx512vnni_(rows, count, panels + p * panel_bytes, 2, dp, sums, dst, ldo);
-            else
-                le_i8_panel_tile_avx512vnni_(rows, count, panels + p * panel_bytes, 1, dp, sums, dst, ldo);
-        }
+        const int8_t *panel = panels + p * panel_bytes;
+        const int32_t *sums = x_sums + p * LE_I8_PANEL_ROWS;
+        int32_t *dst = out + p * LE_I8_PANEL_ROWS;
+        if (p + 1 < n_panels)
+            le_i8_panels_avx512vnni_(q, ldq, m, panel, 2, dp, sums, dst, ldo);
+        else
+            le_i8_panels_avx512vnni_(q, ldq, m, panel, 1, dp, sums, dst, ldo);
     }
 }
 

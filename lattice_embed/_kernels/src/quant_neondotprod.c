@@ -22,47 +22,48 @@ static int64_t le_dot_i8_neondotprod(const int8_t *a, const int8_t *b, size_t n)
     return sum;
 }
 
-/* Four queries x one 16-row panel: a group of 16 rows x 4 bytes is four registers, and each query
+/* TQ queries x one 16-row panel: a group of 16 rows x 4 bytes is four registers, and each query
    register holds four 4-byte groups, used one lane at a time. */
-#define LE_DOT_TILE_QUERIES 4
 #define LE_DOT_GROUP(lane)                                                                 \
-    for (int t = 0; t < LE_DOT_TILE_QUERIES; t++)                                          \
+    for (int t = 0; t < TQ; t++)                                                           \
         for (int r = 0; r < 4; r++) acc[t][r] = vdotq_laneq_s32(acc[t][r], x[lane][r], qv[t], lane);
+
+LE_ALWAYS_INLINE void le_i8_panel_tile_neondotprod_(const int8_t *q, size_t ldq, const int TQ,
+                                                    const int8_t *panel, size_t dp, int32_t *out, size_t ldo) {
+    const size_t groups = dp / 4;
+    int32x4_t acc[4][4];
+    for (int t = 0; t < TQ; t++)
+        for (int r = 0; r < 4; r++) acc[t][r] = vdupq_n_s32(0);
+    for (size_t g = 0; g < groups; g += 4) {
+        /* four groups of every query (zero past the end), and of the panel's 16 rows */
+        int8x16_t qv[4], x[4][4];
+        size_t here = groups - g < 4 ? groups - g : 4;
+        for (int t = 0; t < TQ; t++) {
+            int8_t bytes[16] = {0};
+            memcpy(bytes, q + t * ldq + 4 * g, 4 * here);
+            qv[t] = vld1q_s8(bytes);
+        }
+        for (size_t l = 0; l < 4; l++)
+            for (int r = 0; r < 4; r++) x[l][r] = l < here ? vld1q_s8(panel + 64 * (g + l) + 16 * r) : vdupq_n_s8(0);
+        LE_DOT_GROUP(0)
+        LE_DOT_GROUP(1)
+        LE_DOT_GROUP(2)
+        LE_DOT_GROUP(3)
+    }
+    for (int t = 0; t < TQ; t++)
+        for (int r = 0; r < 4; r++) vst1q_s32(out + t * ldo + 4 * r, acc[t][r]);
+}
 
 static void le_dot_i8_panels_neondotprod(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
                                          size_t n_panels, size_t dp, const int32_t *x_sums,
                                          int32_t *out, size_t ldo) {
     (void)x_sums;
-    const size_t groups = dp / 4;
     for (size_t p = 0; p < n_panels; p++) {
         const int8_t *panel = panels + p * LE_I8_PANEL_ROWS * dp;
-        for (size_t i0 = 0; i0 < m; i0 += LE_DOT_TILE_QUERIES) {
-            const int8_t *rows[LE_DOT_TILE_QUERIES];
-            for (int t = 0; t < LE_DOT_TILE_QUERIES; t++) rows[t] = q + (i0 + t < m ? i0 + t : m - 1) * ldq;
-            int32x4_t acc[LE_DOT_TILE_QUERIES][4];
-            for (int t = 0; t < LE_DOT_TILE_QUERIES; t++)
-                for (int r = 0; r < 4; r++) acc[t][r] = vdupq_n_s32(0);
-            for (size_t g = 0; g < groups; g += 4) {
-                /* four groups of every query (zero past the end), and of the panel's 16 rows */
-                int8x16_t qv[LE_DOT_TILE_QUERIES], x[4][4];
-                size_t here = groups - g < 4 ? groups - g : 4;
-                for (int t = 0; t < LE_DOT_TILE_QUERIES; t++) {
-                    int8_t bytes[16] = {0};
-                    memcpy(bytes, rows[t] + 4 * g, 4 * here);
-                    qv[t] = vld1q_s8(bytes);
-                }
-                for (size_t l = 0; l < 4; l++)
-                    for (int r = 0; r < 4; r++)
-                        x[l][r] = l < here ? vld1q_s8(panel + 64 * (g + l) + 16 * r) : vdupq_n_s8(0);
-                LE_DOT_GROUP(0)
-                LE_DOT_GROUP(1)
-                LE_DOT_GROUP(2)
-                LE_DOT_GROUP(3)
-            }
-            size_t count = m - i0 < LE_DOT_TILE_QUERIES ? m - i0 : LE_DOT_TILE_QUERIES;
-            for (size_t t = 0; t < count; t++)
-                for (int r = 0; r < 4; r++) vst1q_s32(out + (i0 + t) * ldo + p * LE_I8_PANEL_ROWS + 4 * r, acc[t][r]);
-        }
+        int32_t *dst = out + p * LE_I8_PANEL_ROWS;
+        size_t i = 0;
+        for (; i + 4 <= m; i += 4) le_i8_panel_tile_neondotprod_(q + i * ldq, ldq, 4, panel, dp, dst + i * ldo, ldo);
+        for (; i < m; i++) le_i8_panel_tile_neondotprod_(q + i * ldq, ldq, 1, panel, dp, dst + i * ldo, ldo);
     }
 }
 

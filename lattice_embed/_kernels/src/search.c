@@ -82,7 +82,7 @@ static void le_heap_push_scores_(le_heap_t *h, const float *row, size_t count, s
             j++;
             continue;
         }
-        size_t end = count - j < 16 ? count : j + 16;
+        size_t end = count - j < 64 ? count : j + 64;
         int any = 0;
         if (negate)
             for (size_t t = j; t < end; t++) any |= -row[t] >= bar;

@@ -59,7 +59,16 @@ static void *le_quant_task_begin_(const le_source_t *base) {
 
 static void le_quant_begin_rows_(void *state, size_t r0, size_t count) {
     le_quant_state_t *st = state;
-    for (size_t j = 0; j < count; j++) st->x_factor[j] = le_factor_(st->src, &st->src->x, r0 + j);
+    const le_quant_source_t *src = st->src;
+    const float *scale = src->store == LE_STORE_I8 ? src->x.scale + r0 : NULL;
+    const float *norm = src->metric == LE_METRIC_COSINE && src->store != LE_STORE_B1 ? src->x.norm + r0 : NULL;
+    /* le_factor_ for a block of rows, as a loop the compiler vectorizes */
+    for (size_t j = 0; j < count; j++) {
+        float divisor = (scale ? scale[j] : 1.0f) * (norm ? norm[j] : 1.0f);
+        int usable = divisor != 0.0f && divisor - divisor == 0.0f; /* nonzero and finite */
+        float reciprocal = 1.0f / (usable ? divisor : 1.0f);
+        st->x_factor[j] = usable ? reciprocal : 0.0f;
+    }
 }
 
 /* The int4 dot of the original: raw / (sa sb) - mb sum_a / sa - ma sum_b / sb + dims ma mb, where
