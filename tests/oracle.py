@@ -100,3 +100,65 @@ def rank_order(s: F64, metric: str) -> NDArray[np.intp]:
     """Indices best first (largest similarity, smallest distance), ties to the lower index."""
     key = -s if metric in SIMILARITIES else s
     return np.argsort(key, axis=-1, kind="stable")
+
+
+# ---- quantization references (numpy, the original crate's rules, written independently of the C) --
+
+F32 = NDArray[np.float32]
+
+
+def _finite(x: F32) -> F32:
+    return np.where(np.isfinite(x), x, np.float32(0.0))
+
+
+def _max_abs(x: F32) -> F32:
+    if x.shape[-1] == 0:
+        return np.zeros(x.shape[:-1], np.float32)
+    return np.abs(_finite(x)).max(axis=-1).astype(np.float32)
+
+
+def round_half_away(x: F32) -> F32:
+    """Rust's f32::round, exactly in float32."""
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) == np.float32(0.5), whole + np.sign(x), np.round(x))
+
+
+def finite_norms(x: F32) -> F32:
+    finite = _finite(x).astype(np.float64)
+    with np.errstate(over="ignore"):  # a norm beyond float32's range is infinite
+        return np.sqrt((finite * finite).sum(axis=-1)).astype(np.float32)
+
+
+def quantize_int8(x: F32) -> tuple[NDArray[np.int8], F32]:
+    """(values, scale): scale = 127 / max|x| (1 when <= 1e-10), round(x * scale) in [-127, 127]."""
+    max_abs = _max_abs(x)
+    scale = np.where(max_abs > 1e-10, np.float32(127.0) / np.where(max_abs > 1e-10, max_abs, 1),
+                     np.float32(1.0)).astype(np.float32)
+    values = np.clip(round_half_away(_finite(x) * scale[..., None]), -127, 127).astype(np.int8)
+    return values, scale
+
+
+def quantize_int4(x: F32) -> tuple[NDArray[np.uint8], F32, F32]:
+    """(packed nibbles, scale, max_abs): round((x + max_abs) * 15 / (2 max_abs)) in [0, 15], even
+    index in the high nibble, an odd tail padded with 0."""
+    max_abs = _max_abs(x)
+    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
+    # 15 / (2 max_abs), written as 7.5 / max_abs: the same float (doubling is exact), never overflowing
+    scale = np.where(max_abs > 1e-10, np.float32(7.5) / safe, np.float32(1.0)).astype(np.float32)
+    with np.errstate(over="ignore"):  # x + max_abs may overflow to infinity: that is a 15
+        shifted = np.minimum((_finite(x) + max_abs[..., None]) * scale[..., None], np.float32(15.5))
+    values = np.clip(round_half_away(shifted), 0, 15).astype(np.uint8)
+    if values.shape[-1] % 2:
+        values = np.concatenate([values, np.zeros((*values.shape[:-1], 1), np.uint8)], axis=-1)
+    return ((values[..., 0::2] << 4) | values[..., 1::2]).astype(np.uint8), scale, max_abs
+
+
+def quantize_binary(x: F32, threshold: float = 0.0) -> NDArray[np.uint8]:
+    return np.packbits(_finite(x) >= np.float32(threshold), axis=-1, bitorder="big")
+
+
+def to_bf16(x: F32) -> NDArray[np.uint16]:
+    """Round to nearest, ties to even; NaN stays NaN."""
+    bits = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(x), np.uint16(0x7FC0), rounded).astype(np.uint16)

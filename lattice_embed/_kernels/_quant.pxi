@@ -145,3 +145,48 @@ def quant_search(str store, tuple queries, tuple matrix, size_t n, size_t dims, 
     if status != 0:
         raise MemoryError("no memory for the search's heaps and scratch buffers")
     return indices, scores
+
+
+cdef inline void *_ptr(object arr):
+    return cnp.PyArray_DATA(<cnp.ndarray>arr) if arr is not None else NULL
+
+
+def quantize_rows(str store, x, double threshold=0.0):
+    """Rows of a 2-D float32 array in a stored tier: (data, scale, max_abs, norm, sums), None where
+    the tier has no such parameter. int8 rows are plain (dims bytes), not panels."""
+    cdef cnp.ndarray rows = _matrix(x, "matrix")
+    cdef size_t n = <size_t>rows.shape[0], d = <size_t>rows.shape[1]
+    cdef const float *px = _data(rows)
+    scale = max_abs = norm = sums = None
+    if store == "int8":
+        data = np.empty((n, d), np.int8)
+        scale, norm, sums = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.int32)
+    elif store == "int4":
+        data = np.empty((n, (d + 1) // 2), np.uint8)
+        scale, max_abs, norm = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.float32)
+        sums = np.empty(n, np.int32)
+    elif store == "binary":
+        data = np.empty((n, (d + 7) // 8), np.uint8)
+    elif store == "bf16":
+        data = np.empty((n, d), np.uint16)
+        norm = np.empty(n, np.float32)
+    else:
+        raise ValueError(f"unknown store {store!r}")
+    cdef void *out = _ptr(data)
+    cdef size_t ldo = <size_t>data.shape[1]
+    cdef float *p_scale = <float *>_ptr(scale)
+    cdef float *p_max_abs = <float *>_ptr(max_abs)
+    cdef float *p_norm = <float *>_ptr(norm)
+    cdef int32_t *p_sums = <int32_t *>_ptr(sums)
+    cdef float cut = <float>threshold
+    cdef le_store_t kind = _STORES[store]
+    with nogil:
+        if kind == LE_STORE_I8:
+            le_quantize_i8_rows(px, n, d, <int8_t *>out, ldo, p_scale, p_norm, p_sums)
+        elif kind == LE_STORE_U4:
+            le_quantize_u4_rows(px, n, d, <uint8_t *>out, ldo, p_scale, p_max_abs, p_norm, p_sums)
+        elif kind == LE_STORE_B1:
+            le_quantize_b1_rows(px, n, d, <uint8_t *>out, ldo, cut)
+        else:
+            le_quantize_bf16_rows(px, n, d, <uint16_t *>out, ldo, p_norm)
+    return data, scale, max_abs, norm, sums

@@ -72,7 +72,7 @@ class TierMismatchError(ValueError):
         self.op, self.expected, self.actual = op, expected, actual
 
 
-# ---- quantization arithmetic (numpy; the same code for one vector and for matrix rows) ----------
+# ---- quantization: one C routine per tier, for matrix rows and single vectors alike -------------
 
 
 def _as_f32(values: ArrayLike, name: str, ndim: int) -> F32:
@@ -85,91 +85,28 @@ def _as_f32(values: ArrayLike, name: str, ndim: int) -> F32:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _finite(x: F32) -> F32:
-    """x with NaN and infinities replaced by 0 (the original ignores non-finite values)."""
-    return np.where(np.isfinite(x), x, np.float32(0.0))
+def _quantize(x: F32, tier: str, threshold: float = 0.0) -> tuple[Any, ...]:
+    """Rows of x (2-D) at `tier`: (data, scale, max_abs, norm, sums), None where unused.
+
+    The original's rules: non-finite values count as 0; int8 scale = 127 / max|x| and int4 scale =
+    15 / (2 max|x|) over the finite values (1 when max|x| <= 1e-10); round to nearest, halves away
+    from zero; int8 clamped to [-127, 127], int4 to [0, 15] after adding max|x|; norms of the
+    finite values (bf16: of the rounded values); bf16 rounds to nearest, ties to even.
+    """
+    result: tuple[Any, ...] = _core.quantize_rows(tier, x, threshold)
+    return result
 
 
-def _max_abs(x: F32) -> F32:
-    """max |x| over the finite values of each row (0 for a row with none)."""
-    if x.shape[-1] == 0:
-        return np.zeros(x.shape[:-1], np.float32)
-    largest: F32 = np.abs(_finite(x)).max(axis=-1).astype(np.float32)
-    return largest
-
-
-def _round_half_away(x: F32) -> F32:
-    """Round to nearest, halves away from zero (Rust's f32::round), exactly in float32."""
-    whole = np.trunc(x)
-    rounded: F32 = np.where(np.abs(x - whole) == np.float32(0.5), whole + np.sign(x), np.round(x))
-    return rounded
-
-
-def _norms(x: F32) -> F32:
-    """L2 norm of the finite values of each row."""
-    finite = _finite(x)
-    squares = np.einsum("...i,...i->...", finite, finite, dtype=np.float64)
-    norms: F32 = np.sqrt(squares).astype(np.float32)
-    return norms
-
-
-def _int8_scale(max_abs: F32) -> F32:
-    """127 / max|x|, or 1 when max|x| <= 1e-10 (an all-zero row)."""
-    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
-    return np.where(max_abs > 1e-10, np.float32(127.0) / safe, np.float32(1.0)).astype(np.float32)
-
-
-def _quantize_int8(x: F32) -> tuple[NDArray[np.int8], F32, F32]:
-    """(values, scale, norm) per row: round(x * scale) clamped to [-127, 127], non-finite -> 0."""
-    scale = _int8_scale(_max_abs(x))
-    scaled = _finite(x) * scale[..., None]
-    values = np.clip(_round_half_away(scaled), -127, 127).astype(np.int8)
-    return values, scale, _norms(x)
-
-
-def _int4_scale(max_abs: F32) -> F32:
-    """15 / (2 max|x|), or 1 when max|x| <= 1e-10."""
-    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
-    return np.where(max_abs > 1e-10, np.float32(15.0) / (np.float32(2.0) * safe), np.float32(1.0)).astype(
-        np.float32
-    )
-
-
-def _pack_nibbles(values: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """4-bit values packed two to a byte, even index in the high nibble; an odd tail pads with 0."""
-    if values.shape[-1] % 2:
-        pad = np.zeros((*values.shape[:-1], 1), np.uint8)
-        values = np.concatenate([values, pad], axis=-1)
-    return ((values[..., 0::2] << 4) | values[..., 1::2]).astype(np.uint8)
+def _quantize_one(values: ArrayLike, tier: str, threshold: float = 0.0) -> tuple[Any, ...]:
+    """A single vector's (data, scale, max_abs, norm, sums), each for that one row."""
+    parts = _quantize(_as_f32(values, "values", 1)[None, :], tier, threshold)
+    return tuple(None if part is None else part[0] for part in parts)
 
 
 def _unpack_nibbles(packed: NDArray[np.uint8], dims: int) -> NDArray[np.uint8]:
     values = np.empty((*packed.shape[:-1], packed.shape[-1] * 2), np.uint8)
     values[..., 0::2], values[..., 1::2] = packed >> 4, packed & 15
     return values[..., :dims]
-
-
-def _quantize_int4(x: F32) -> tuple[NDArray[np.uint8], F32, F32, F32, NDArray[np.int32]]:
-    """(packed, scale, max_abs, norm, nibble sums) per row: round((x + max_abs) * scale) in [0, 15]."""
-    max_abs = _max_abs(x)
-    scale = _int4_scale(max_abs)
-    shifted = (_finite(x) + max_abs[..., None]) * scale[..., None]
-    values = np.clip(_round_half_away(shifted), 0, 15).astype(np.uint8)
-    sums = values.sum(axis=-1, dtype=np.int64).astype(np.int32)
-    return _pack_nibbles(values), scale, max_abs, _norms(x), sums
-
-
-def _quantize_binary(x: F32, threshold: float = 0.0) -> NDArray[np.uint8]:
-    """One bit per value, set when value >= threshold (non-finite counts as 0), MSB first."""
-    bits = _finite(x) >= np.float32(threshold)
-    return np.packbits(bits, axis=-1, bitorder="big")
-
-
-def _to_bf16(x: F32) -> NDArray[np.uint16]:
-    """bfloat16 bits of x, rounded to nearest, ties to even; NaN stays NaN."""
-    bits = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
-    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
-    return np.where(np.isnan(x), np.uint16(0x7FC0), rounded).astype(np.uint16)
 
 
 def _from_bf16(bits: NDArray[np.uint16]) -> F32:
@@ -194,7 +131,7 @@ class QuantizationParams:
         finite = v[np.isfinite(v)]
         lo = float(finite.min()) if finite.size else 0.0
         hi = float(finite.max()) if finite.size else 0.0
-        return cls(float(_int8_scale(_max_abs(v))), 0, lo, hi)
+        return cls(float(_quantize_one(v, "int8")[1]), 0, lo, hi)
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,7 +145,7 @@ class QuantizedVector:
     @classmethod
     def from_f32(cls, values: ArrayLike) -> QuantizedVector:
         v = _as_f32(values, "values", 1)
-        data, _, norm = _quantize_int8(v)
+        data, _, _, norm, _ = _quantize_one(v, "int8")
         return cls(data, QuantizationParams.from_vector(v), float(norm))
 
     def to_f32(self) -> F32:
@@ -281,7 +218,7 @@ class Int4Vector:
     @classmethod
     def from_f32(cls, values: ArrayLike) -> Int4Vector:
         v = _as_f32(values, "values", 1)
-        packed, scale, max_abs, norm, _ = _quantize_int4(v)
+        packed, scale, max_abs, norm, _ = _quantize_one(v, "int4")
         return cls(packed, len(v), Int4Params(float(scale), float(max_abs)), float(norm))
 
     def to_f32(self) -> F32:
@@ -324,7 +261,8 @@ class BinaryVector:
     @classmethod
     def from_f32(cls, values: ArrayLike, threshold: float = 0.0) -> BinaryVector:
         v = _as_f32(values, "values", 1)
-        return cls(_quantize_binary(v, threshold), len(v), float(_norms(v)))
+        finite = np.where(np.isfinite(v), v, np.float32(0.0))
+        return cls(_quantize_one(v, "binary", threshold)[0], len(v), float(np.linalg.norm(finite)))
 
     @classmethod
     def from_packed(cls, bits: ArrayLike, dims: int) -> BinaryVector:
@@ -683,37 +621,25 @@ def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
         raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
     x = _as_f32(matrix, "matrix", 2)
     rows, dims = x.shape
+    if tier == "int8" and dims > MAX_INT8_DIMS:
+        raise ValueError(f"int8 rows are limited to {MAX_INT8_DIMS} dims, got {dims}")
+    data, scale, max_abs, norm, sums = _quantize(x, tier)
     if tier == "int8":
-        if dims > MAX_INT8_DIMS:
-            raise ValueError(f"int8 rows are limited to {MAX_INT8_DIMS} dims, got {dims}")
-        values, scale, norm = _quantize_int8(x)
         padded_rows = (rows + PANEL_ROWS - 1) // PANEL_ROWS * PANEL_ROWS
-        sums = _pad_rows(values.sum(axis=1, dtype=np.int64).astype(np.int32), padded_rows)
-        return QuantizedMatrix(tier, rows, dims, _to_panels(values), scale=scale, norm=norm, sums=sums)
-    if tier == "int4":
-        packed, scale, max_abs, norm, nibble_sums = _quantize_int4(x)
-        return QuantizedMatrix(tier, rows, dims, packed, scale=scale, max_abs=max_abs, norm=norm, sums=nibble_sums)
-    if tier == "binary":
-        return QuantizedMatrix(tier, rows, dims, _quantize_binary(x))
-    bits = _to_bf16(x)
-    return QuantizedMatrix(tier, rows, dims, bits, norm=_norms(_from_bf16(bits)))
+        return QuantizedMatrix(tier, rows, dims, _to_panels(data), scale=scale, norm=norm,
+                               sums=_pad_rows(sums, padded_rows))
+    return QuantizedMatrix(tier, rows, dims, data, scale=scale, max_abs=max_abs, norm=norm, sums=sums)
 
 
 def _prepare_queries(queries: F32, tier: str) -> tuple[Any, ...]:
     """The float32 queries (M, d) in the matrix tier's query layout, as (data, scale, max_abs, norm, sums)."""
-    if tier == "int8":
-        values, scale, norm = _quantize_int8(queries)
+    data, scale, max_abs, norm, sums = _quantize(queries, tier)
+    if tier == "int8":  # plain rows, padded like the panels' rows
         dp = (queries.shape[1] + 3) // 4 * 4
         padded = np.zeros((len(queries), dp), np.int8)
-        padded[:, : queries.shape[1]] = values
-        return padded, scale, None, norm, None
-    if tier == "int4":
-        packed, scale, max_abs, norm, sums = _quantize_int4(queries)
-        return packed, scale, max_abs, norm, sums
-    if tier == "binary":
-        return _quantize_binary(queries), None, None, None, None
-    bits = _to_bf16(queries)
-    return bits, None, None, _norms(_from_bf16(bits)), None
+        padded[:, : queries.shape[1]] = data
+        data = padded
+    return data, scale, max_abs, norm, sums
 
 
 def search(

@@ -336,3 +336,36 @@ def test_retrieval_fidelity_on_clustered_unit_vectors(d: int) -> None:
         assert recall(simd.top_k(q, stored, 10, "cosine")[0]) >= plain_floor, tier
         if rescored_floor is not None:
             assert recall(simd.top_k(q, stored, 10, "cosine", rescore=x)[0]) >= rescored_floor, tier
+
+
+class TestQuantizationMatchesTheReference:
+    """The C quantizers against numpy references of the original's rules, bit for bit."""
+
+    @staticmethod
+    def awkward(d: int) -> np.ndarray:
+        x = vectors(9, d, 21) * np.float32(3.0)
+        x[1] = 0.0  # all zero
+        x[2, :: max(1, d // 3)] = np.nan
+        x[3, 0] = np.inf
+        x[4] = np.float32(1e-12)  # below the 1e-10 scale guard
+        x[5, : min(d, 7)] = np.array([127, 2.5, -2.5, 0.5, -0.5, 1.5, -126.5], np.float32)[: min(d, 7)]
+        x[6] = np.float32(3.4e38)
+        return x
+
+    @pytest.mark.parametrize("d", [1, 2, 7, 8, 9, 63, 384, 1537])
+    def test_every_tier(self, d: int) -> None:
+        x = self.awkward(d)
+        int8 = simd.quantize(x, "int8")
+        values, scale = oracle.quantize_int8(x)
+        assert np.array_equal(int8.int8_rows(), values) and np.array_equal(int8.scale, scale)
+        assert np.array_equal(int8.sums[:9], values.sum(axis=1, dtype=np.int64))
+        assert np.allclose(int8.norm, oracle.finite_norms(x), rtol=1e-6)
+        int4 = simd.quantize(x, "int4")
+        packed, scale4, max_abs = oracle.quantize_int4(x)
+        assert np.array_equal(int4.data, packed) and np.array_equal(int4.scale, scale4)
+        assert np.array_equal(int4.max_abs, max_abs)
+        assert np.array_equal(simd.quantize(x, "binary").data, oracle.quantize_binary(x))
+        assert np.array_equal(simd.quantize(x, "bf16").data, oracle.to_bf16(x))
+        for row in range(9):  # the per-vector types quantize the same way
+            assert np.array_equal(simd.QuantizedVector.from_f32(x[row]).data, values[row])
+            assert np.array_equal(simd.Int4Vector.from_f32(x[row]).data, packed[row])

@@ -68,6 +68,15 @@ int le_top_k_quant(le_store_t store, const le_quant_rows_t *queries, size_t m,
                    const le_quant_rows_t *matrix, size_t n, size_t dims, le_metric_t metric, size_t k,
                    int64_t *idx, float *scores, size_t threads);
 
+/* quantize.c: n float32 rows of d values into a stored tier, rows of the output ldo elements apart,
+   with each row's parameters (see le_quant_rows_t). The same code on every CPU tier. */
+void le_quantize_i8_rows(const float *x, size_t n, size_t d, int8_t *out, size_t ldo, float *scale,
+                         float *norm, int32_t *sums);
+void le_quantize_u4_rows(const float *x, size_t n, size_t d, uint8_t *out, size_t ldo, float *scale,
+                         float *max_abs, float *norm, int32_t *sums);
+void le_quantize_b1_rows(const float *x, size_t n, size_t d, uint8_t *out, size_t ldo, float threshold);
+void le_quantize_bf16_rows(const float *x, size_t n, size_t d, uint16_t *out, size_t ldo, float *norm);
+
 /* Run task(ctx, t) for t in [0, tasks): t = 0 on the calling thread, the others on new threads
    (or on the caller, one after another, if a thread cannot be started). */
 void le_parallel_run(void (*task)(void *ctx, size_t t), void *ctx, size_t tasks);
