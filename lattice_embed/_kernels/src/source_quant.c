@@ -11,7 +11,7 @@
 #include "le/search.h"
 #include "le/source.h"
 
-#define LE_QUANT_BLOCK_BYTES (64u * 1024u) /* matrix bytes scored at a time */
+#define LE_QUANT_BLOCK_BYTES (256u * 1024u) /* matrix bytes scored at a time */
 
 typedef struct {
     le_source_t base;
