@@ -9,7 +9,7 @@
 #include "le/search.h"
 #include "le/source.h"
 
-#define LE_L2_BUDGET_BYTES (128u * 1024u)
+#define LE_L2_BUDGET_BYTES (256u * 1024u)
 
 size_t le_search_block_rows(size_t d) {
     size_t rows = LE_L2_BUDGET_BYTES / (d ? d * sizeof(float) : sizeof(float));
