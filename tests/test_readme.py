@@ -21,3 +21,19 @@ def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
     assert "lattice-embed" in main_job and "pytest" not in main_job
     assert tests.startswith("python3 -m venv .venv") and tests.rstrip().endswith("python -m pytest")
     assert "README.md" in (ROOT / ".ci" / "run").read_text()  # .ci/run runs this very line
+
+
+def test_bytes_per_vector_table_matches_the_storage() -> None:
+    import numpy as np
+
+    from lattice_embed import simd
+
+    text = README.read_text()
+    table = text[text.index("| bytes per vector"):].split("\n\n", 1)[0].splitlines()
+    dims = [384, 768, 1024, 1536]
+    rows = {line.split("|")[1].strip(): [int(v) for v in line.split("|")[2:6]] for line in table[2:]}
+    x = np.ones((1600, max(dims)), np.float32)
+    for tier, expected in rows.items():
+        for d, stated in zip(dims, expected):
+            held = 4 * d * 1600 if tier == "float32" else simd.quantize(x[:, :d], tier).nbytes
+            assert held // 1600 == stated, (tier, d)
