@@ -23,6 +23,10 @@ cdef extern from "le/kernels.h" nogil:
     int64_t le_dot_u4(const uint8_t *a, const uint8_t *b, size_t nbytes)
     uint64_t le_hamming_b1(const uint8_t *a, const uint8_t *b, size_t nbytes)
     float le_dot_bf16(const uint16_t *a, const uint16_t *b, size_t n)
+    void le_bias_gelu_f32(float *x, size_t rows, size_t cols, const float *bias)
+    void le_layer_norm_f32(float *x, size_t rows, size_t cols, const float *bias,
+                           const float *residual, const float *gamma, const float *beta, float eps)
+    void le_softmax_f32(float *x, size_t rows, size_t cols)
 
     # detection and dispatch
     uint32_t le_cpu_features()

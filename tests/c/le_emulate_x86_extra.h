@@ -5,6 +5,7 @@
 #ifndef LE_EMULATE_X86_EXTRA_H
 #define LE_EMULATE_X86_EXTRA_H
 
+#include <math.h>
 #include <stddef.h>
 
 #ifndef __mmask16
@@ -99,6 +100,31 @@ static inline long long le_emu_mm512_reduce_add_epi64(simde__m512i v) {
     return sum;
 }
 #define _mm512_reduce_add_epi64 le_emu_mm512_reduce_add_epi64
+
+#ifndef _MM_FROUND_NO_EXC
+#define _MM_FROUND_NO_EXC SIMDE_MM_FROUND_NO_EXC
+#endif
+#ifndef _MM_FROUND_TO_NEAREST_INT
+#define _MM_FROUND_TO_NEAREST_INT SIMDE_MM_FROUND_TO_NEAREST_INT
+#endif
+
+static inline simde__m512i le_emu_mm512_cvtps_epi32(simde__m512 v) { /* round to nearest even */
+    float lanes[16];
+    int out[16];
+    simde_mm512_storeu_ps(lanes, v);
+    for (int i = 0; i < 16; i++) out[i] = (int)nearbyintf(lanes[i]);
+    return simde_mm512_loadu_si512(out);
+}
+#define _mm512_cvtps_epi32 le_emu_mm512_cvtps_epi32
+
+static inline float le_emu_mm512_reduce_max_ps(simde__m512 v) {
+    float lanes[16], best;
+    simde_mm512_storeu_ps(lanes, v);
+    best = lanes[0];
+    for (int i = 1; i < 16; i++) best = lanes[i] > best ? lanes[i] : best;
+    return best;
+}
+#define _mm512_reduce_max_ps le_emu_mm512_reduce_max_ps
 
 static inline simde__m256 le_emu_mm512_extractf32x8_ps(simde__m512 v, int upper) {
     float lanes[16];

@@ -273,6 +273,64 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
     }
 }
 
+/* nn kernels against double-precision formulas: GELU with libm's erf, layer norm, softmax. */
+static void check_nn(const char *tier, const le_kernel_table_t *t) {
+    static const size_t cols_list[] = {1, 3, 7, 8, 9, 16, 17, 33, 384, 1537};
+    for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
+        size_t cols = cols_list[ci], rows = 3;
+        float *x = guarded(rows * cols), *bias = guarded(cols), *res = guarded(rows * cols);
+        float *gamma = guarded(cols), *beta = guarded(cols), *keep = malloc(rows * cols * sizeof(float));
+        for (size_t i = 0; i < rows * cols; i++) x[i] = 6.0f * uniform(), res[i] = uniform();
+        for (size_t i = 0; i < cols; i++) bias[i] = uniform(), gamma[i] = 1.0f + uniform(), beta[i] = uniform();
+        memcpy(keep, x, rows * cols * sizeof(float));
+
+        t->bias_gelu_f32(x, rows, cols, bias);
+        int ok = 1;
+        for (size_t i = 0; i < rows * cols; i++) {
+            double v = (double)keep[i] + bias[i % cols], exact = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+            ok &= fabs(x[i] - exact) <= 5e-7 * fabs(v) + 1e-7; /* a few ulp of x: GELU(x) ~ x */
+        }
+        CHECK(ok, "%s bias_gelu_f32 cols=%zu", tier, cols);
+
+        memcpy(x, keep, rows * cols * sizeof(float));
+        t->layer_norm_f32(x, rows, cols, bias, res, gamma, beta, 1e-12f);
+        ok = 1;
+        for (size_t r = 0; r < rows; r++) {
+            double mean = 0, var = 0;
+            for (size_t c = 0; c < cols; c++) mean += (double)keep[r * cols + c] + bias[c] + res[r * cols + c];
+            mean /= (double)cols;
+            for (size_t c = 0; c < cols; c++) {
+                double v = (double)keep[r * cols + c] + bias[c] + res[r * cols + c] - mean;
+                var += v * v;
+            }
+            var /= (double)cols;
+            for (size_t c = 0; c < cols; c++) {
+                double v = (double)keep[r * cols + c] + bias[c] + res[r * cols + c];
+                double exact = var == 0 ? beta[c] : (v - mean) / sqrt(var + 1e-12) * gamma[c] + beta[c];
+                ok &= fabs(x[r * cols + c] - exact) <= 1e-4 * (fabs(exact) + 1.0);
+            }
+        }
+        CHECK(ok, "%s layer_norm_f32 cols=%zu", tier, cols);
+
+        memcpy(x, keep, rows * cols * sizeof(float));
+        x[0] = -200.0f; /* a score that underflows: exactly 0 after exp */
+        keep[0] = -200.0f;
+        t->softmax_f32(x, rows, cols);
+        ok = 1;
+        for (size_t r = 0; r < rows; r++) {
+            double peak = -INFINITY, total = 0;
+            for (size_t c = 0; c < cols; c++) peak = keep[r * cols + c] > peak ? keep[r * cols + c] : peak;
+            for (size_t c = 0; c < cols; c++) total += exp((double)keep[r * cols + c] - peak);
+            for (size_t c = 0; c < cols; c++) {
+                double exact = exp((double)keep[r * cols + c] - peak) / total;
+                ok &= fabs(x[r * cols + c] - exact) <= 2e-6 * exact + 1e-30;
+            }
+        }
+        CHECK(ok, "%s softmax_f32 cols=%zu", tier, cols);
+        free(keep);
+    }
+}
+
 static int runnable(int isa) {
 #if defined(LE_EMULATE_X86)
     (void)isa;
@@ -286,17 +344,17 @@ static int runnable(int isa) {
 int main(void) {
     struct {
         int isa;
-        const le_kernel_table_t *dense, *batch, *quant; /* NULL: the tier has no such family */
+        const le_kernel_table_t *dense, *batch, *quant, *nn; /* NULL: the tier has no such family */
     } tiers[] = {
-        {LE_ISA_SCALAR, &le_dense_scalar, &le_batch_scalar, &le_quant_scalar},
+        {LE_ISA_SCALAR, &le_dense_scalar, &le_batch_scalar, &le_quant_scalar, &le_nn_scalar},
 #if defined(LE_ARCH_X86_64)
-        {LE_ISA_AVX2, &le_dense_avx2, &le_batch_avx2, &le_quant_avx2},
-        {LE_ISA_AVX512, &le_dense_avx512, &le_batch_avx512, NULL},
-        {LE_ISA_AVX512VNNI, NULL, NULL, &le_quant_avx512vnni},
-        {LE_ISA_AVX512BF16, NULL, NULL, &le_quant_avx512bf16},
+        {LE_ISA_AVX2, &le_dense_avx2, &le_batch_avx2, &le_quant_avx2, &le_nn_avx2},
+        {LE_ISA_AVX512, &le_dense_avx512, &le_batch_avx512, NULL, &le_nn_avx512},
+        {LE_ISA_AVX512VNNI, NULL, NULL, &le_quant_avx512vnni, NULL},
+        {LE_ISA_AVX512BF16, NULL, NULL, &le_quant_avx512bf16, NULL},
 #elif defined(LE_ARCH_AARCH64)
-        {LE_ISA_NEON, &le_dense_neon, &le_batch_neon, &le_quant_neon},
-        {LE_ISA_NEONDOTPROD, NULL, NULL, &le_quant_neondotprod},
+        {LE_ISA_NEON, &le_dense_neon, &le_batch_neon, &le_quant_neon, &le_nn_neon},
+        {LE_ISA_NEONDOTPROD, NULL, NULL, &le_quant_neondotprod, NULL},
 #endif
     };
     for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
@@ -309,6 +367,7 @@ int main(void) {
         if (tiers[i].dense) check_table(name, tiers[i].dense);
         if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].quant) check_quant(name, tiers[i].quant);
+        if (tiers[i].nn) check_nn(name, tiers[i].nn);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);
     }
     /* dispatch picks the best runnable tier and the entries go through it */

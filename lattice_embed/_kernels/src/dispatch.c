@@ -28,16 +28,16 @@ static const uint32_t le_isa_feature_sets[LE_ISA_COUNT] = {
 };
 
 /* The partial tables of each tier, one per kernel family; NULL-terminated. */
-#define LE_MAX_FAMILIES 4
+#define LE_MAX_FAMILIES 5
 static const le_kernel_table_t *const le_tier_tables[LE_ISA_COUNT][LE_MAX_FAMILIES + 1] = {
-    [LE_ISA_SCALAR] = {&le_dense_scalar, &le_batch_scalar, &le_quant_scalar, NULL},
+    [LE_ISA_SCALAR] = {&le_dense_scalar, &le_batch_scalar, &le_quant_scalar, &le_nn_scalar, NULL},
 #if defined(LE_ARCH_X86_64)
-    [LE_ISA_AVX2] = {&le_dense_avx2, &le_batch_avx2, &le_quant_avx2, NULL},
-    [LE_ISA_AVX512] = {&le_dense_avx512, &le_batch_avx512, NULL},
+    [LE_ISA_AVX2] = {&le_dense_avx2, &le_batch_avx2, &le_quant_avx2, &le_nn_avx2, NULL},
+    [LE_ISA_AVX512] = {&le_dense_avx512, &le_batch_avx512, &le_nn_avx512, NULL},
     [LE_ISA_AVX512VNNI] = {&le_quant_avx512vnni, NULL},
     [LE_ISA_AVX512BF16] = {&le_quant_avx512bf16, NULL},
 #elif defined(LE_ARCH_AARCH64)
-    [LE_ISA_NEON] = {&le_dense_neon, &le_batch_neon, &le_quant_neon, NULL},
+    [LE_ISA_NEON] = {&le_dense_neon, &le_batch_neon, &le_quant_neon, &le_nn_neon, NULL},
     [LE_ISA_NEONDOTPROD] = {&le_quant_neondotprod, NULL},
 #endif
 };

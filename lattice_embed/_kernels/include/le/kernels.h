@@ -88,7 +88,19 @@ extern "C" {
     X(dot_bf16, float, (const uint16_t *a, const uint16_t *b, size_t n), (a, b, n))                \
     X(dot_bf16_rows, void,                                                                         \
       (const uint16_t *q, const uint16_t *x, size_t ldx, size_t n, size_t d, float *out),          \
-      (q, x, ldx, n, d, out))
+      (q, x, ldx, n, d, out))                                                                      \
+    /* ---- nn family: a transformer encoder's row operations, in place on rows x cols -------- */ \
+    /* x = gelu(x + bias) with the exact (erf) GELU; bias may be NULL */                           \
+    X(bias_gelu_f32, void, (float *x, size_t rows, size_t cols, const float *bias),                \
+      (x, rows, cols, bias))                                                                       \
+    /* x = layer_norm(x + bias + residual) * gamma + beta over each row (biased variance, as       \
+       PyTorch); bias and residual (rows x cols) may be NULL */                                    \
+    X(layer_norm_f32, void,                                                                        \
+      (float *x, size_t rows, size_t cols, const float *bias, const float *residual,               \
+       const float *gamma, const float *beta, float eps),                                          \
+      (x, rows, cols, bias, residual, gamma, beta, eps))                                           \
+    /* softmax over each row */                                                                    \
+    X(softmax_f32, void, (float *x, size_t rows, size_t cols), (x, rows, cols))
 
 /* The int8 panel layout: rows in panels of LE_I8_PANEL_ROWS, each row's d bytes zero-padded to dp
    (a multiple of 4). Panel p holds, for each 4-byte group g in [0, dp / 4), the 4 bytes of group g
@@ -175,15 +187,15 @@ LE_KERNELS(LE_X_ENTRY)
 #undef LE_X_ENTRY
 
 /* Partial tables defined by the family x ISA files (only those compiled for this architecture). */
-extern const le_kernel_table_t le_dense_scalar, le_batch_scalar, le_quant_scalar;
+extern const le_kernel_table_t le_dense_scalar, le_batch_scalar, le_quant_scalar, le_nn_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 #define LE_ARCH_X86_64 1
-extern const le_kernel_table_t le_dense_avx2, le_batch_avx2, le_quant_avx2;
-extern const le_kernel_table_t le_dense_avx512, le_batch_avx512;
+extern const le_kernel_table_t le_dense_avx2, le_batch_avx2, le_quant_avx2, le_nn_avx2;
+extern const le_kernel_table_t le_dense_avx512, le_batch_avx512, le_nn_avx512;
 extern const le_kernel_table_t le_quant_avx512vnni, le_quant_avx512bf16;
 #elif defined(__aarch64__)
 #define LE_ARCH_AARCH64 1
-extern const le_kernel_table_t le_dense_neon, le_batch_neon, le_quant_neon;
+extern const le_kernel_table_t le_dense_neon, le_batch_neon, le_quant_neon, le_nn_neon;
 extern const le_kernel_table_t le_quant_neondotprod;
 #endif
 
