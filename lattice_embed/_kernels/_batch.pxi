@@ -5,8 +5,8 @@ _METRICS = {"dot": LE_METRIC_DOT, "cosine": LE_METRIC_COSINE, "l2sq": LE_METRIC_
             "l2": LE_METRIC_L2, "l1": LE_METRIC_L1}
 METRIC_NAMES = tuple(_METRICS)
 
-#: Work (queries x rows x dims multiply-adds) from which threads=None uses every core: below it a
-#: call takes well under a millisecond and starting threads would cost more than they save.
+#: Work (queries x rows x dims multiply-adds) per thread for threads=None: a call takes one thread
+#: per this much work, up to the cores (below it, starting a thread costs more than it saves).
 PARALLEL_WORK = 1 << 22
 
 
@@ -39,7 +39,8 @@ cdef size_t _threads(object threads, size_t work) except 0:
     if threads is None:
         if ENV_THREADS is not None:
             return ENV_THREADS
-        return CORES if work >= PARALLEL_WORK else 1
+        # a thread per PARALLEL_WORK of work, up to the cores: small calls stay on one thread
+        return max(1, min(CORES, work // PARALLEL_WORK))
     try:
         count = operator.index(threads)
     except TypeError:
@@ -89,9 +90,9 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     Scores of each query against every row of ``matrix`` (N, d): a 1-D query (d,) gives (N,)
     float32, a 2-D block (M, d) gives (M, N). ``metric`` is "dot" or "cosine" (similarities) or
     "l2sq", "l2", "l1" (distances). ``out``: a C-contiguous float32 array of the result's shape to
-    write into. ``threads``: None uses every core when the work is large enough to gain (about
-    4M multiply-adds), one thread otherwise (``LATTICE_EMBED_NUM_THREADS`` sets it instead);
-    the result is identical whatever the thread count.
+    write into. ``threads``: None takes a thread per 4M multiply-adds of work, up to the cores
+    (``LATTICE_EMBED_NUM_THREADS`` sets it instead); the result is identical whatever the thread
+    count.
     """
     cdef cnp.ndarray q = _queries(queries)
     cdef cnp.ndarray x = _matrix(matrix, "matrix")

@@ -23,7 +23,9 @@ def capabilities() -> dict[str, Any]:
     ``active``: the tier in use (the best one, or the cap set by ``LATTICE_EMBED_ISA`` or
     ``use_isa``); ``override``: the tier ``LATTICE_EMBED_ISA`` asked for, or None; ``kernels``:
     the tier serving each kernel now (a kernel without an implementation at the active tier uses
-    the best one below it); ``features``: the CPU features the kernels care about.
+    the best one below it); ``features``: the CPU features the kernels care about; ``threads``:
+    what ``threads=None`` may use (the cores this process may run on, and the count
+    ``LATTICE_EMBED_NUM_THREADS`` sets, or None).
     """
     return {
         "compiled": _core.compiled_isas(),
@@ -32,6 +34,7 @@ def capabilities() -> dict[str, Any]:
         "override": _core.ENV_ISA,
         "kernels": _core.kernel_isas(),
         "features": _core.cpu_features(),
+        "threads": {"cores": _core.CORES, "env": _core.ENV_THREADS},
     }
 
 
@@ -52,6 +55,8 @@ def runtime_report() -> str:
         f"cpu tiers     {', '.join(caps['cpu'])}",
         f"active        {caps['active']}"
         + (f" (LATTICE_EMBED_ISA={caps['override']})" if caps["override"] else ""),
+        f"threads       {caps['threads']['cores']} cores"
+        + (f" (LATTICE_EMBED_NUM_THREADS={caps['threads']['env']})" if caps["threads"]["env"] else ""),
         "kernels",
     ]
     lines += [f"  {kernel:<16}{tier}" for kernel, tier in caps["kernels"].items()]

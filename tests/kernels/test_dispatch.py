@@ -137,3 +137,16 @@ def test_show_runtime_prints_versions_flags_and_tiers(capsys: pytest.CaptureFixt
     assert "-O3" in text and "ffast-math" not in text
     assert f"active        {CAPS['active']}" in text
     assert "dot_f32" in text
+
+
+def test_thread_count_from_the_environment() -> None:
+    code = "import json, lattice_embed.simd as s; print(json.dumps(s.capabilities()['threads']))"
+    env = {k: v for k, v in os.environ.items() if k != "LATTICE_EMBED_ISA"}
+    result = subprocess.run([sys.executable, "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": "3"},
+                            capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout)["env"] == 3
+    for bad in ("0", "two", "-1"):
+        failed = subprocess.run([sys.executable, "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": bad},
+                                capture_output=True, text=True, check=False)
+        assert failed.returncode != 0
+        assert f"LATTICE_EMBED_NUM_THREADS must be a positive integer, got '{bad}'" in failed.stderr
