@@ -1,6 +1,7 @@
 /* The dispatch table: filled once at import from CPU detection, refilled only when the tier cap
  * changes (LATTICE_EMBED_ISA, lattice_embed.simd.use_isa). No target region here either. */
 #include "le/kernels.h"
+#include "le/target.h"
 
 #ifndef LE_BUILD_FLAGS
 #define LE_BUILD_FLAGS "unknown"
@@ -38,7 +39,9 @@ static const le_kernel_table_t *const le_tier_tables[LE_ISA_COUNT][LE_MAX_FAMILI
     [LE_ISA_AVX512BF16] = {&le_quant_avx512bf16, NULL},
 #elif defined(LE_ARCH_AARCH64)
     [LE_ISA_NEON] = {&le_dense_neon, &le_batch_neon, &le_quant_neon, &le_nn_neon, NULL},
+#if LE_HAVE_DOTPROD_REGION
     [LE_ISA_NEONDOTPROD] = {&le_quant_neondotprod, NULL},
+#endif
 #endif
 };
 

@@ -3,7 +3,7 @@
 #include "le/kernels.h"
 #include "le/target.h"
 
-#if defined(LE_ARCH_AARCH64)
+#if defined(LE_ARCH_AARCH64) && LE_HAVE_DOTPROD_REGION
 #include "le/common.h"
 #include "le/quant.h"
 

@@ -44,5 +44,12 @@
 #else
 #define LE_FEATURES_NEONDOTPROD "arch=armv8.2-a+dotprod"
 #endif
+/* Clang before 16 declares the dot-product intrinsics only when the whole file targets them, so
+   there the neondotprod tier is left out (its kernels fall back to the neon tier's). */
+#if defined(__clang__) && __clang_major__ < 16
+#define LE_HAVE_DOTPROD_REGION 0
+#else
+#define LE_HAVE_DOTPROD_REGION 1
+#endif
 
 #endif /* LE_TARGET_H */
