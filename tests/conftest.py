@@ -34,3 +34,15 @@ def require_tool(*names: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def require_module(*names: str) -> None:
+    """Skip when an optional Python package is missing, except in CI, where .ci/run installs it."""
+    import importlib.util
+
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if missing:
+        message = f"needs the Python package(s) {', '.join(missing)} (.ci/run installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
