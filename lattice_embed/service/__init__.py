@@ -1,0 +1,70 @@
+"""Embedding generation: the `EmbeddingService` API, roles, limits, errors, a cache, encoders.
+
+Importing this package is cheap: it loads numpy and the registry only. The encoders are
+imported on first use (`lattice_embed.service.NativeEmbeddingService` loads tokenizers and
+safetensors; `OnnxEmbeddingService` onnx and onnxruntime; `SentenceTransformersService`
+torch), so a caller pays only for the backend it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .base import (
+    MAX_BATCH_SIZE,
+    MAX_TEXT_BYTES,
+    BaseEmbeddingService,
+    EmbeddingRole,
+    EmbeddingService,
+    EmbedReport,
+    TokenCount,
+)
+
+from .errors import (
+    EmbedError,
+    InferenceError,
+    InvalidInputError,
+    ModelInitializationError,
+    ModelNotFoundError,
+    TextTooLongError,
+    UnsupportedModelError,
+    UnsupportedOperationError,
+)
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_TEXT_BYTES",
+    "BaseEmbeddingService",
+    "EmbedError",
+    "EmbedReport",
+    "EmbeddingRole",
+    "EmbeddingService",
+    "InferenceError",
+    "InvalidInputError",
+    "ModelInitializationError",
+    "ModelNotFoundError",
+    "NativeEmbeddingService",
+    "OnnxEmbeddingService",
+    "SentenceTransformersService",
+    "TextTooLongError",
+    "TokenCount",
+    "UnsupportedModelError",
+    "UnsupportedOperationError",
+]
+
+_LAZY = {
+    "NativeEmbeddingService": ".native",
+    "OnnxEmbeddingService": ".onnx_encoder",
+    "SentenceTransformersService": ".torch_encoder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import an encoder class on first access, so the package imports without its deps."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
