@@ -1,0 +1,330 @@
+"""A BERT-family encoder forward pass in numpy and the project's kernels (no torch).
+
+Covers BERT (BGE, MiniLM) and XLM-RoBERTa (multilingual E5, paraphrase-multilingual) from a
+`config.json` and a `model.safetensors`. The design follows what made a numpy encoder match
+onnxruntime here:
+
+* Tokens are packed: a batch is one `(total_tokens, hidden)` matrix with no padding, so every
+  dense layer is one large matrix product (BLAS on one thread); only attention is per sequence,
+  and sequences of equal length share one batched product.
+* Weights are laid out once at load: `(in, out)` C-contiguous, Q/K/V fused into one product, the
+  attention scale folded into Q, the token-type row folded into the position table.
+* Bias + GELU, bias + residual + layer norm, and the attention softmax run in our SIMD kernels
+  (`lattice_embed.simd.nn`), in place; normalization too (`lattice_embed.simd.normalize`).
+* Parallelism is over the batch with Python threads (numpy and the kernels release the GIL);
+  sequences are sorted by length so the threads get balanced, similar work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lattice_embed.model import Pooling
+from lattice_embed.simd import normalize
+from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
+
+__all__ = ["BertConfig", "BertEncoder", "default_threads"]
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+_PREFIXES = ("bert.", "roberta.", "model.")
+_ROBERTA_TYPES = {"roberta", "xlm-roberta", "camembert"}
+
+
+def default_threads() -> int:
+    """Threads for the encoder: `LATTICE_EMBED_NUM_THREADS`, else the cores this process may use."""
+    value = os.environ.get("LATTICE_EMBED_NUM_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"LATTICE_EMBED_NUM_THREADS must be a positive integer, got {value!r}")
+        return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class BertConfig:
+    """The facts of `config.json` the forward pass needs."""
+
+    model_type: str
+    hidden_size: int
+    num_heads: int
+    num_layers: int
+    intermediate_size: int
+    layer_norm_eps: float
+    max_position_embeddings: int
+    pad_token_id: int
+
+    @property
+    def is_roberta(self) -> bool:
+        """RoBERTa-style position ids: they start after the padding index."""
+        return self.model_type in _ROBERTA_TYPES
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest sequence the position table allows."""
+        if self.is_roberta:
+            return self.max_position_embeddings - self.pad_token_id - 1
+        return self.max_position_embeddings
+
+    @classmethod
+    def from_file(cls, path: Path) -> BertConfig:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        model_type = str(raw.get("model_type", "bert"))
+        act = raw.get("hidden_act", "gelu")
+        if act != "gelu":
+            raise ValueError(f"{path}: hidden_act {act!r} is not supported (only the erf 'gelu')")
+        if raw.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError(f"{path}: only absolute position embeddings are supported")
+        if model_type not in {"bert", *_ROBERTA_TYPES}:
+            raise ValueError(f"{path}: model_type {model_type!r} is not a BERT-family encoder")
+        return cls(
+            model_type=model_type,
+            hidden_size=int(raw["hidden_size"]),
+            num_heads=int(raw["num_attention_heads"]),
+            num_layers=int(raw["num_hidden_layers"]),
+            intermediate_size=int(raw["intermediate_size"]),
+            layer_norm_eps=float(raw.get("layer_norm_eps", 1e-12)),
+            max_position_embeddings=int(raw["max_position_embeddings"]),
+            pad_token_id=int(raw.get("pad_token_id", 0) or 0),
+        )
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One encoder layer's weights, laid out for `x @ w` on packed tokens."""
+
+    qkv_w: Array  # (hidden, 3 * hidden), Q columns pre-scaled by 1/sqrt(head_dim)
+    qkv_b: Array
+    out_w: Array  # (hidden, hidden)
+    out_b: Array
+    ln1_g: Array
+    ln1_b: Array
+    up_w: Array  # (hidden, intermediate)
+    up_b: Array
+    down_w: Array  # (intermediate, hidden)
+    down_b: Array
+    ln2_g: Array
+    ln2_b: Array
+
+
+def _load_tensors(path: Path) -> dict[str, Array]:
+    """Every tensor of a safetensors file as float32 numpy, with `bert.`-style prefixes removed."""
+    from safetensors import safe_open  # type: ignore[import-untyped,unused-ignore]
+
+    tensors: dict[str, Array] = {}
+    with safe_open(str(path), framework="numpy") as handle:
+        for key in handle.keys():
+            name = key
+            for prefix in _PREFIXES:
+                if name.startswith(prefix):
+                    name = name[len(prefix) :]
+                    break
+            tensors[name] = handle.get_tensor(key)
+    return tensors
+
+
+def _f32(array: Array) -> Array:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+class BertEncoder:
+    """A loaded BERT-family model: token ids in, pooled and L2-normalized embeddings out."""
+
+    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
+        self.config = BertConfig.from_file(folder / "config.json")
+        self.threads = threads if threads is not None else default_threads()
+        if self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+        tensors = _load_tensors(folder / "model.safetensors")
+        try:
+            self._load(tensors)
+        except KeyError as error:
+            raise ValueError(f"{folder / 'model.safetensors'}: missing tensor {error}") from None
+        self._pool: ThreadPoolExecutor | None = None
+        self._blas_one_thread = _blas_limiter()
+
+    def _load(self, t: dict[str, Array]) -> None:
+        cfg = self.config
+        hidden, heads = cfg.hidden_size, cfg.num_heads
+        if hidden % heads:
+            raise ValueError(f"hidden_size {hidden} is not a multiple of {heads} heads")
+        scale = np.float32(1.0 / np.sqrt(hidden // heads))
+        self.word = _f32(t["embeddings.word_embeddings.weight"])
+        positions = _f32(t["embeddings.position_embeddings.weight"])
+        types = t.get("embeddings.token_type_embeddings.weight")
+        # Every token has type 0 (one text per sequence), so its row joins the position table.
+        self.position = positions + (_f32(types)[0] if types is not None else np.float32(0))
+        self.position_offset = cfg.pad_token_id + 1 if cfg.is_roberta else 0
+        self.emb_g = _f32(t["embeddings.LayerNorm.weight"])
+        self.emb_b = _f32(t["embeddings.LayerNorm.bias"])
+        self.layers: list[_Layer] = []
+        for i in range(cfg.num_layers):
+            p = f"encoder.layer.{i}."
+            q_w = _f32(t[p + "attention.self.query.weight"]) * scale
+            q_b = _f32(t[p + "attention.self.query.bias"]) * scale
+            qkv_w = np.concatenate(
+                [q_w, _f32(t[p + "attention.self.key.weight"]),
+                 _f32(t[p + "attention.self.value.weight"])]
+            )
+            qkv_b = np.concatenate(
+                [q_b, _f32(t[p + "attention.self.key.bias"]),
+                 _f32(t[p + "attention.self.value.bias"])]
+            )
+            self.layers.append(
+                _Layer(
+                    qkv_w=np.ascontiguousarray(qkv_w.T),
+                    qkv_b=_f32(qkv_b),
+                    out_w=np.ascontiguousarray(_f32(t[p + "attention.output.dense.weight"]).T),
+                    out_b=_f32(t[p + "attention.output.dense.bias"]),
+                    ln1_g=_f32(t[p + "attention.output.LayerNorm.weight"]),
+                    ln1_b=_f32(t[p + "attention.output.LayerNorm.bias"]),
+                    up_w=np.ascontiguousarray(_f32(t[p + "intermediate.dense.weight"]).T),
+                    up_b=_f32(t[p + "intermediate.dense.bias"]),
+                    down_w=np.ascontiguousarray(_f32(t[p + "output.dense.weight"]).T),
+                    down_b=_f32(t[p + "output.dense.bias"]),
+                    ln2_g=_f32(t[p + "output.LayerNorm.weight"]),
+                    ln2_b=_f32(t[p + "output.LayerNorm.bias"]),
+                )
+            )
+
+    # -- the forward pass ---------------------------------------------------------------
+
+    def _attention(self, qkv: Array, lengths: Sequence[int]) -> Array:
+        """Self-attention of each packed sequence; `qkv` rows are tokens, `lengths` sorted."""
+        heads = self.config.num_heads
+        hidden = self.config.hidden_size
+        dim = hidden // heads
+        context = np.empty((qkv.shape[0], hidden), np.float32)
+        start, i = 0, 0
+        while i < len(lengths):
+            length = lengths[i]
+            run = 1
+            while i + run < len(lengths) and lengths[i + run] == length:
+                run += 1
+            stop = start + run * length
+            # (run, length, 3, heads, dim) -> (3, run, heads, length, dim): views, no copies.
+            parts = qkv[start:stop].reshape(run, length, 3, heads, dim).transpose(2, 0, 3, 1, 4)
+            scores = np.matmul(parts[0], parts[1].transpose(0, 1, 3, 2))
+            softmax_(scores)
+            mixed = np.matmul(scores, parts[2])  # (run, heads, length, dim)
+            context[start:stop].reshape(run, length, heads, dim)[...] = mixed.transpose(0, 2, 1, 3)
+            start, i = stop, i + run
+        return context
+
+    def _encode_sorted(self, seqs: Sequence[Sequence[int]], pooling: Pooling) -> Array:
+        """Pooled, unnormalized states for sequences sorted by length (the work of one thread)."""
+        cfg = self.config
+        lengths = [len(s) for s in seqs]
+        ids = np.fromiter((tok for s in seqs for tok in s), np.int64, sum(lengths))
+        positions = np.concatenate([np.arange(n) for n in lengths]) + self.position_offset
+        x = self.word[ids]
+        x += self.position[positions]
+        eps = cfg.layer_norm_eps
+        layer_norm_(x, self.emb_g, self.emb_b, eps)
+        for layer in self.layers:
+            qkv = x @ layer.qkv_w
+            qkv += layer.qkv_b
+            attended = self._attention(qkv, lengths) @ layer.out_w
+            layer_norm_(attended, layer.ln1_g, layer.ln1_b, eps, bias=layer.out_b, residual=x)
+            up = attended @ layer.up_w
+            bias_gelu_(up, layer.up_b)
+            x = up @ layer.down_w
+            layer_norm_(x, layer.ln2_g, layer.ln2_b, eps, bias=layer.down_b, residual=attended)
+        starts = np.zeros(len(lengths), np.intp)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        if pooling is Pooling.CLS:
+            return np.ascontiguousarray(x[starts])
+        if pooling is not Pooling.MEAN:
+            raise ValueError(f"pooling {pooling} is not a BERT pooling (CLS or MEAN)")
+        sums = np.add.reduceat(x, starts, axis=0)
+        sums /= np.asarray(lengths, np.float32)[:, None]
+        return sums
+
+    def encode(self, token_ids: Sequence[Sequence[int]], pooling: Pooling) -> Array:
+        """L2-normalized `(n, hidden)` float32 embeddings of token-id sequences, in input order.
+
+        Sequences must be non-empty and within `config.max_tokens` (the tokenizer truncates).
+        """
+        n = len(token_ids)
+        out = np.empty((n, self.config.hidden_size), np.float32)
+        if n == 0:
+            return out
+        limit = self.config.max_tokens
+        for seq in token_ids:
+            if not 0 < len(seq) <= limit:
+                raise ValueError(f"a sequence has {len(seq)} tokens; expected 1 to {limit}")
+        order = sorted(range(n), key=lambda i: len(token_ids[i]))
+        chunks = _balanced_chunks([len(token_ids[i]) for i in order], self.threads)
+        jobs: list[tuple[list[int], Callable[[], Array]]] = []
+        for lo, hi in chunks:
+            idx = order[lo:hi]
+            seqs = [token_ids[i] for i in idx]
+            jobs.append((idx, lambda seqs=seqs: self._encode_sorted(seqs, pooling)))
+        with self._blas_one_thread():
+            if len(jobs) == 1:
+                results = [jobs[0][1]()]
+            else:
+                pool = self._executor()
+                results = list(pool.map(lambda job: job[1](), jobs))
+        for (idx, _), pooled in zip(jobs, results):
+            out[idx] = pooled
+        return normalize(out, out=out)  # type: ignore[no-any-return]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lattice-bert")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker threads (they are also stopped at interpreter exit)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _balanced_chunks(sorted_lengths: Sequence[int], parts: int) -> list[tuple[int, int]]:
+    """Split length-sorted sequences into at most `parts` contiguous runs of similar cost.
+
+    Cost grows with the tokens (dense layers) plus their square (attention); contiguous runs keep
+    equal lengths together, which the attention batches.
+    """
+    n = len(sorted_lengths)
+    parts = max(1, min(parts, n))
+    costs = np.cumsum([length * (64 + length) for length in sorted_lengths], dtype=np.float64)
+    total = float(costs[-1])
+    bounds = [0]
+    for p in range(1, parts):
+        cut = int(np.searchsorted(costs, total * p / parts)) + 1
+        bounds.append(min(max(cut, bounds[-1] + 1), n - (parts - p)))
+    bounds.append(n)
+    return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
+
+
+def _blas_limiter() -> Callable[[], AbstractContextManager[object]]:
+    """A context that holds BLAS to one thread: the encoder's threads split the batch instead.
+
+    Uses threadpoolctl when it is installed; without it BLAS keeps its own threads (correct, but
+    the two levels of threads then compete for the cores).
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return nullcontext
+    controller = ThreadpoolController()
+
+    def limit() -> AbstractContextManager[object]:
+        return controller.limit(limits=1, user_api="blas")
+
+    return limit
