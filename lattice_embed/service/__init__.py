@@ -21,6 +21,7 @@ from .base import (
     TokenCount,
 )
 
+from .cache import CacheStats, CachedEmbeddingService, EmbeddingCache, ShardStats
 from .errors import (
     EmbedError,
     InferenceError,
@@ -36,8 +37,11 @@ __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_TEXT_BYTES",
     "BaseEmbeddingService",
+    "CacheStats",
+    "CachedEmbeddingService",
     "EmbedError",
     "EmbedReport",
+    "EmbeddingCache",
     "EmbeddingRole",
     "EmbeddingService",
     "InferenceError",
@@ -47,6 +51,7 @@ __all__ = [
     "NativeEmbeddingService",
     "OnnxEmbeddingService",
     "SentenceTransformersService",
+    "ShardStats",
     "TextTooLongError",
     "TokenCount",
     "UnsupportedModelError",

@@ -45,7 +45,8 @@ class InvalidInputError(EmbedError, ValueError):
 class TextTooLongError(InvalidInputError):
     """One text is longer than `MAX_TEXT_BYTES` UTF-8 bytes (checked before any instruction)."""
 
-    def __init__(self, length: int, max: int, index: int) -> None:  # noqa: A002 - the original's name
+    # `max` shadows the builtin on purpose: it is the original's field name.
+    def __init__(self, length: int, max: int, index: int) -> None:  # noqa: A002
         super().__init__(length, max, index)
         self.length = length
         """The text's length in UTF-8 bytes."""

@@ -1,0 +1,319 @@
+"""The service API on a small real backend: limits, roles, token reports, errors, async."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+from lattice_embed.model import EmbeddingModel, ModelConfig
+from lattice_embed.service import (
+    MAX_BATCH_SIZE,
+    MAX_TEXT_BYTES,
+    BaseEmbeddingService,
+    EmbedError,
+    EmbeddingRole,
+    EmbeddingService,
+    InferenceError,
+    InvalidInputError,
+    ModelInitializationError,
+    ModelNotFoundError,
+    TextTooLongError,
+    TokenCount,
+    UnsupportedModelError,
+    UnsupportedOperationError,
+)
+from lattice_embed.service.base import FloatArray
+
+from .hashing_service import HashingService, MiscountingService, hashed_vector
+
+BGE = EmbeddingModel.BGE_SMALL_EN_V15
+E5 = EmbeddingModel.MULTILINGUAL_E5_SMALL
+MINILM = EmbeddingModel.ALL_MINILM_L6_V2
+BGE_QUERY = "Represent this sentence for searching relevant passages: "
+
+
+def test_limits_are_the_originals() -> None:
+    assert MAX_BATCH_SIZE == 1000
+    assert MAX_TEXT_BYTES == 32768
+
+
+def test_a_subclass_is_an_embedding_service() -> None:
+    service = HashingService()
+    assert isinstance(service, EmbeddingService)
+    assert service.name == "hashing"
+    assert service.config == ModelConfig(MINILM)
+    assert not isinstance(object(), EmbeddingService)
+
+
+def test_embed_returns_float32_rows_in_input_order() -> None:
+    service = HashingService(BGE)
+    texts = ["alpha", "beta", "alpha", ""]
+    vectors = service.embed(texts)
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (4, 384)
+    assert vectors.flags.c_contiguous
+    for row, text in zip(vectors, texts):
+        np.testing.assert_array_equal(row, hashed_vector(text, 384))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    assert service.batches == [texts]
+
+
+def test_embed_one_is_the_row_of_a_batch_of_one() -> None:
+    service = HashingService()
+    one = service.embed_one("hello")
+    assert one.shape == (384,)
+    np.testing.assert_array_equal(one, service.embed(["hello"])[0])
+    with pytest.raises(TypeError, match="use embed"):
+        service.embed_one(["hello"])  # type: ignore[arg-type]
+
+
+def test_a_tuple_is_a_batch_too() -> None:
+    service = HashingService()
+    np.testing.assert_array_equal(service.embed(("a", "b")), service.embed(["a", "b"]))
+
+
+@pytest.mark.parametrize(
+    ("model", "role", "prefix"),
+    [
+        (BGE, EmbeddingRole.QUERY, BGE_QUERY),
+        (BGE, EmbeddingRole.PASSAGE, ""),
+        (BGE, EmbeddingRole.GENERIC, ""),
+        (E5, EmbeddingRole.QUERY, "query: "),
+        (E5, EmbeddingRole.PASSAGE, "passage: "),
+        (E5, EmbeddingRole.GENERIC, ""),
+        (MINILM, EmbeddingRole.QUERY, ""),
+        (MINILM, EmbeddingRole.PASSAGE, ""),
+    ],
+)
+def test_each_role_prepends_the_registry_instruction_once(
+    model: EmbeddingModel, role: EmbeddingRole, prefix: str
+) -> None:
+    service = HashingService(model)
+    vectors = service.embed_with_role(["what is rust", "x"], role)
+    assert service.batches == [[prefix + "what is rust", prefix + "x"]]
+    np.testing.assert_array_equal(vectors[0], hashed_vector(prefix + "what is rust", 384))
+
+
+def test_query_and_passage_wrap_embed_with_role() -> None:
+    service = HashingService(E5)
+    np.testing.assert_array_equal(
+        service.embed_query(["q"]), service.embed_with_role(["q"], EmbeddingRole.QUERY)
+    )
+    np.testing.assert_array_equal(
+        service.embed_passage(["p"]), service.embed_with_role(["p"], EmbeddingRole.PASSAGE)
+    )
+    assert not np.array_equal(service.embed_query(["same"]), service.embed_passage(["same"]))
+
+
+def test_role_tags() -> None:
+    assert [role.cache_tag for role in EmbeddingRole] == [
+        "role:query",
+        "role:passage",
+        "role:generic",
+    ]
+
+
+def test_an_empty_batch_is_invalid_input() -> None:
+    service = HashingService()
+    with pytest.raises(InvalidInputError) as caught:
+        service.embed([])
+    assert str(caught.value) == "invalid input: no texts provided"
+    assert isinstance(caught.value, ValueError)
+    assert service.batches == []
+
+
+def test_at_most_1000_texts() -> None:
+    service = HashingService()
+    assert service.embed(["t"] * MAX_BATCH_SIZE).shape == (MAX_BATCH_SIZE, 384)
+    with pytest.raises(InvalidInputError) as caught:
+        service.embed_query(["t"] * (MAX_BATCH_SIZE + 1))
+    assert str(caught.value) == "invalid input: batch size 1001 exceeds maximum 1000"
+
+
+def test_text_length_counts_utf8_bytes_of_the_callers_text() -> None:
+    service = HashingService(BGE)
+    at_limit = "a" * MAX_TEXT_BYTES
+    # The query instruction makes the prepared text longer; the limit is on the caller's text.
+    assert service.embed_query([at_limit]).shape == (1, 384)
+    assert service.batches[-1] == [BGE_QUERY + at_limit]
+
+    accented = "é" * (MAX_TEXT_BYTES // 2 + 1)  # 16385 characters, 32770 bytes
+    with pytest.raises(TextTooLongError) as caught:
+        service.embed(["short", accented])
+    error = caught.value
+    assert (error.length, error.max, error.index) == (32770, 32768, 1)
+    assert str(error) == (
+        "text too long: 32770 bytes exceeds maximum 32768 bytes (text 1 of the batch)"
+    )
+    assert isinstance(error, InvalidInputError)
+    assert isinstance(error, ValueError)
+    assert len(service.batches) == 1  # the bad batch never reached the backend
+
+
+def test_a_bare_string_is_a_type_error_with_a_hint() -> None:
+    service = HashingService()
+    with pytest.raises(TypeError, match=r"embed_one\(text\) or embed\(\[text\]\)"):
+        service.embed("hello")
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str, got int"):
+        service.embed(["a", 3])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="must be a list of strings"):
+        service.embed(text for text in ["a"])  # type: ignore[arg-type]
+    assert service.batches == []
+
+
+def test_a_role_must_be_an_embedding_role() -> None:
+    with pytest.raises(TypeError, match="role must be an EmbeddingRole"):
+        HashingService().embed_with_role(["a"], "query")  # type: ignore[arg-type]
+
+
+def test_a_single_model_service_refuses_another_model() -> None:
+    service = HashingService(BGE)
+    assert service.supports_model(BGE)
+    assert not service.supports_model(E5)
+    assert service.model_config() == ModelConfig(BGE)
+    assert service.model_config(BGE) == ModelConfig(BGE)
+    with pytest.raises(InvalidInputError) as caught:
+        service.embed(["a"], E5)
+    assert str(caught.value) == (
+        "invalid input: requested model multilingual-e5-small "
+        "but this service is loaded with bge-small-en-v1.5"
+    )
+    with pytest.raises(InvalidInputError):
+        service.model_config(E5)
+    assert service.embed(["a"], BGE).shape == (1, 384)
+
+
+def test_an_mrl_config_sets_the_width() -> None:
+    config = ModelConfig(EmbeddingModel.QWEN3_EMBEDDING_0_6B, output_dim=256)
+    service = HashingService(config)
+    assert service.embed(["a"]).shape == (1, 256)
+    assert service.model_config() is config
+    with pytest.raises(TypeError, match="EmbeddingModel or ModelConfig"):
+        HashingService("bge")  # type: ignore[arg-type]
+
+
+def test_a_wrong_vector_count_is_an_inference_error() -> None:
+    service = MiscountingService()
+    with pytest.raises(InferenceError) as caught:
+        service.embed(["a", "b"])
+    assert str(caught.value) == (
+        "embedding inference failed: embedding service returned 1 vectors for 2 inputs"
+    )
+    assert isinstance(caught.value, RuntimeError)
+
+
+def test_count_tokens_includes_the_instruction_and_special_tokens() -> None:
+    service = HashingService(E5, max_tokens=5)
+    counts = service.count_tokens(["one two", "a b c d e f"], EmbeddingRole.QUERY)
+    # "query: one two" = 3 words + 2 specials; "query: a b c d e f" = 7 + 2, cut at 5.
+    assert counts == [TokenCount(5, 5), TokenCount(9, 5)]
+    assert [count.truncated for count in counts] == [False, True]
+    assert service.count_tokens(["one two"]) == [TokenCount(4, 4)]
+    assert service.batches == []  # counting does not embed
+
+
+def test_embed_with_report_vectors_are_those_of_embed_with_role() -> None:
+    service = HashingService(E5, max_tokens=5)
+    texts = ["one two", "a b c d e f", "ü"]
+    report = service.embed_with_report(texts, EmbeddingRole.PASSAGE)
+    np.testing.assert_array_equal(
+        report.embeddings, service.embed_with_role(texts, EmbeddingRole.PASSAGE)
+    )
+    assert report.token_counts == service.count_tokens(texts, EmbeddingRole.PASSAGE)
+    with pytest.raises(InvalidInputError):
+        service.embed_with_report([])
+
+
+class _NoCounts(BaseEmbeddingService):
+    name = "no-counts"
+
+    def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
+        return np.stack([hashed_vector(text, config.dimensions) for text in texts])
+
+
+def test_a_backend_without_a_tokenizer_cannot_count() -> None:
+    service = _NoCounts()
+    with pytest.raises(UnsupportedOperationError) as caught:
+        service.count_tokens(["a"])
+    assert str(caught.value) == "unsupported operation: no-counts cannot count tokens"
+    assert isinstance(caught.value, NotImplementedError)
+    with pytest.raises(UnsupportedOperationError):
+        service.embed_with_report(["a"])
+    with pytest.raises(InvalidInputError):  # validation still comes first
+        service.count_tokens([])
+
+
+class _ThreadRecording(HashingService):
+    def __init__(self) -> None:
+        super().__init__(E5)
+        self.threads: list[int] = []
+
+    def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
+        self.threads.append(threading.get_ident())
+        return super()._encode(texts, config)
+
+
+def test_async_twins_match_and_run_off_the_event_loop_thread() -> None:
+    service = _ThreadRecording()
+
+    async def main() -> list[FloatArray]:
+        return list(
+            await asyncio.gather(
+                service.aembed(["a", "b"]),
+                service.aembed_one("a"),
+                service.aembed_query(["a"]),
+                service.aembed_passage(["a"]),
+                service.aembed_with_role(["a"], EmbeddingRole.QUERY),
+            )
+        )
+
+    results = asyncio.run(main())
+    np.testing.assert_array_equal(results[0], service.embed(["a", "b"]))
+    np.testing.assert_array_equal(results[1], service.embed_one("a"))
+    np.testing.assert_array_equal(results[2], service.embed_query(["a"]))
+    np.testing.assert_array_equal(results[3], service.embed_passage(["a"]))
+    np.testing.assert_array_equal(results[4], service.embed_query(["a"]))
+    main_thread = threading.get_ident()
+    assert len(service.threads) == 10
+    assert all(thread != main_thread for thread in service.threads[:5])
+
+
+def test_async_errors_surface_in_the_awaiting_coroutine() -> None:
+    with pytest.raises(InvalidInputError, match="no texts provided"):
+        asyncio.run(HashingService().aembed([]))
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "builtin"),
+    [
+        (InvalidInputError("no texts provided"), "invalid input: no texts provided", ValueError),
+        (
+            TextTooLongError(40000, 32768, 2),
+            "text too long: 40000 bytes exceeds maximum 32768 bytes (text 2 of the batch)",
+            ValueError,
+        ),
+        (UnsupportedModelError("qwen3"), "model not supported: qwen3", ValueError),
+        (ModelNotFoundError("none in /x"), "none in /x", FileNotFoundError),
+        (ModelInitializationError("bad"), "model initialization failed: bad", RuntimeError),
+        (InferenceError("boom"), "embedding inference failed: boom", RuntimeError),
+        (UnsupportedOperationError("x"), "unsupported operation: x", NotImplementedError),
+    ],
+)
+def test_errors_read_like_the_originals_and_pickle(
+    error: EmbedError, message: str, builtin: type[Exception]
+) -> None:
+    assert str(error) == message
+    assert isinstance(error, EmbedError)
+    assert isinstance(error, builtin)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == message
+
+
+def test_text_too_long_keeps_its_fields_through_pickle() -> None:
+    copy = pickle.loads(pickle.dumps(TextTooLongError(40000, 32768, 2)))
+    assert (copy.length, copy.max, copy.index) == (40000, 32768, 2)
