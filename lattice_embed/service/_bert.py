@@ -119,19 +119,41 @@ class _Layer:
     ln2_b: Array
 
 
-def _load_tensors(path: Path) -> dict[str, Array]:
-    """Every tensor of a safetensors file as float32 numpy, with `bert.`-style prefixes removed."""
-    from safetensors import safe_open  # type: ignore[import-untyped,unused-ignore]
+_DTYPES: dict[str, str] = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4"}
 
+
+def _load_tensors(path: Path) -> dict[str, Array]:
+    """Every tensor of a safetensors file as a read-only numpy view of a memory map.
+
+    The format is an 8-byte little-endian header length, a JSON header (dtype, shape, byte
+    offsets per tensor) and the raw bytes. Mapping it instead of reading it (the `safetensors`
+    package copies every tensor) keeps the embedding tables, the largest tensors, on disk
+    except for the rows used, which is most of the cold start. `bert.`/`roberta.` prefixes
+    are removed from the names; BF16 is widened to float32.
+    """
+    with path.open("rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
     tensors: dict[str, Array] = {}
-    with safe_open(str(path), framework="numpy") as handle:
-        for key in handle.keys():
-            name = key
-            for prefix in _PREFIXES:
-                if name.startswith(prefix):
-                    name = name[len(prefix) :]
-                    break
-            tensors[name] = handle.get_tensor(key)
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        raw = data[begin:end]
+        if info["dtype"] == "BF16":
+            wide = raw.view("<u2").astype(np.uint32) << 16
+            array = wide.view(np.float32)
+        elif info["dtype"] in _DTYPES:
+            array = raw.view(_DTYPES[info["dtype"]])
+        else:
+            continue  # a dtype the encoder never needs (e.g. bool buffers)
+        name = key
+        for prefix in _PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                break
+        tensors[name] = array.reshape(info["shape"])
     return tensors
 
 
@@ -267,18 +289,17 @@ class BertEncoder:
                 raise ValueError(f"a sequence has {len(seq)} tokens; expected 1 to {limit}")
         order = sorted(range(n), key=lambda i: len(token_ids[i]))
         chunks = _balanced_chunks([len(token_ids[i]) for i in order], self.threads)
-        jobs: list[tuple[list[int], Callable[[], Array]]] = []
-        for lo, hi in chunks:
-            idx = order[lo:hi]
-            seqs = [token_ids[i] for i in idx]
-            jobs.append((idx, lambda seqs=seqs: self._encode_sorted(seqs, pooling)))
+        parts = [order[lo:hi] for lo, hi in chunks]
+
+        def run(idx: list[int]) -> Array:
+            return self._encode_sorted([token_ids[i] for i in idx], pooling)
+
         with self._blas_one_thread():
-            if len(jobs) == 1:
-                results = [jobs[0][1]()]
+            if len(parts) == 1:
+                results = [run(parts[0])]
             else:
-                pool = self._executor()
-                results = list(pool.map(lambda job: job[1](), jobs))
-        for (idx, _), pooled in zip(jobs, results):
+                results = list(self._executor().map(run, parts))
+        for idx, pooled in zip(parts, results):
             out[idx] = pooled
         return normalize(out, out=out)  # type: ignore[no-any-return]
 
@@ -319,12 +340,13 @@ def _blas_limiter() -> Callable[[], AbstractContextManager[object]]:
     the two levels of threads then compete for the cores).
     """
     try:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
     except ImportError:
         return nullcontext
     controller = ThreadpoolController()
 
     def limit() -> AbstractContextManager[object]:
-        return controller.limit(limits=1, user_api="blas")
+        context: AbstractContextManager[object] = controller.limit(limits=1, user_api="blas")
+        return context
 
     return limit

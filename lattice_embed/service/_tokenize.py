@@ -7,6 +7,7 @@ truncation at the limit we choose, so what is embedded never depends on those ba
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,12 @@ class Tokenizer:
         if max_tokens < 2:
             raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")
         self.max_tokens = max_tokens
+        self._path = path
         self._truncating: Any = HfTokenizer.from_file(str(path))
         self._truncating.no_padding()
         self._truncating.enable_truncation(max_tokens)
-        # A second instance counts the tokens before truncation; changing one instance's
-        # truncation per call would race between threads.
-        self._full: Any = HfTokenizer.from_file(str(path))
-        self._full.no_padding()
-        self._full.no_truncation()
+        self._full: Any = None  # made on first count: most callers never count
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, at most `max_tokens` each."""
@@ -37,8 +36,18 @@ class Tokenizer:
 
     def count(self, texts: list[str]) -> list[tuple[int, int]]:
         """`(before_truncation, embedded)` token counts, special tokens included."""
-        counts = []
-        for enc in self._full.encode_batch(texts):
-            total = len(enc.ids)
-            counts.append((total, min(total, self.max_tokens)))
-        return counts
+        encodings = self._untruncated().encode_batch(texts)
+        return [(len(enc), min(len(enc), self.max_tokens)) for enc in encodings]
+
+    def _untruncated(self) -> Any:
+        """A second instance without truncation: changing one instance's truncation per call
+        would race between threads."""
+        with self._lock:
+            if self._full is None:
+                from tokenizers import Tokenizer as HfTokenizer
+
+                full = HfTokenizer.from_file(str(self._path))
+                full.no_padding()
+                full.no_truncation()
+                self._full = full
+            return self._full

@@ -1,0 +1,155 @@
+"""`NativeEmbeddingService`: BERT-family models in-process, without torch or onnxruntime.
+
+The original's default backend ("native-bert", §6.3 of the spec): one configured model, loaded
+lazily on first use, once per instance, and a failed load is remembered rather than retried.
+Tokenization is the model's own `tokenizer.json`; the forward pass is `_bert.BertEncoder`
+(numpy BLAS plus the project's SIMD kernels). Model files are found by
+`model_files.resolve_model_dir` (an explicit folder, the lattice cache, an installed package,
+then the hub at a pinned commit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+import numpy as np
+
+from ..model import EmbeddingModel, ModelConfig
+from ..simd import normalize
+from .base import BaseEmbeddingService, FloatArray
+from .errors import ModelInitializationError, UnsupportedModelError
+from .model_files import HubPin, ResolvedModel, resolve_model_dir
+
+__all__ = ["NativeEmbeddingService"]
+
+
+def _check_native(model: EmbeddingModel) -> None:
+    """Refuse models the BERT encoder cannot run, with the reason."""
+    if model.is_remote:
+        raise UnsupportedModelError(
+            f"{model} is a remote API model; the native encoder runs local BERT-family models"
+        )
+    if model.bert_pooling is None:
+        raise UnsupportedModelError(
+            f"{model} is a decoder model ({model.pooling} pooling); the native encoder runs "
+            "BERT-family models only (BGE, E5, MiniLM). Use SentenceTransformersService for it"
+        )
+
+
+class _Loaded:
+    """What one successful load produced."""
+
+    def __init__(self, resolved: ResolvedModel, model: EmbeddingModel, threads: int | None):
+        from ._bert import BertEncoder
+        from ._tokenize import Tokenizer
+
+        folder = resolved.path
+        self.resolved = resolved
+        self.encoder = BertEncoder(folder, threads=threads)
+        self.max_tokens = min(
+            model.max_input_tokens, self.encoder.config.max_tokens, _st_max_length(folder)
+        )
+        self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
+        hidden = self.encoder.config.hidden_size
+        if hidden != model.native_dimensions:
+            raise ValueError(
+                f"{folder} holds a model with {hidden} dimensions; {model} has "
+                f"{model.native_dimensions}"
+            )
+
+
+def _st_max_length(folder: Path) -> int:
+    """sentence-transformers' `max_seq_length` for the folder, or no limit when absent."""
+    path = folder / "sentence_bert_config.json"
+    if not path.is_file():
+        return 1 << 30
+    value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length")
+    return int(value) if isinstance(value, int) and value > 0 else 1 << 30
+
+
+class NativeEmbeddingService(BaseEmbeddingService):
+    """Embeds with a BERT-family model (BGE, E5, MiniLM) from its safetensors, in-process.
+
+    model: an `EmbeddingModel` or `ModelConfig` (default `EmbeddingModel.default()`,
+    all-MiniLM-L6-v2). Qwen3 and text-embedding-3-small raise UnsupportedModelError here.
+    model_dir: a folder with config.json, tokenizer.json and model.safetensors, used instead
+    of the search (see `model_files`). hub: another repository/commit/checksums to download.
+    threads: encoder threads (default `LATTICE_EMBED_NUM_THREADS`, else the cores).
+
+    Loading happens on first use or `ensure_loaded()`, once: concurrent first calls wait for
+    one load, and a load that failed raises the same error again without retrying.
+    """
+
+    name = "native-bert"
+
+    def __init__(
+        self,
+        model: EmbeddingModel | ModelConfig | None = None,
+        *,
+        model_dir: str | os.PathLike[str] | None = None,
+        hub: HubPin | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(model)
+        _check_native(self.config.model)
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        self._model_dir = model_dir
+        self._hub = hub
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._failure: ModelInitializationError | FileNotFoundError | None = None
+
+    def ensure_loaded(self) -> Path:
+        """Load the model now (finding or downloading it); returns the folder it came from."""
+        return self._load().resolved.path
+
+    @property
+    def source(self) -> str:
+        """Where the model was found: explicit, cache, package or hub (loads it)."""
+        return self._load().resolved.source
+
+    def _load(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._lock:
+            if self._loaded is None:
+                if self._failure is not None:
+                    raise self._failure
+                model = self.config.model
+                try:
+                    resolved = resolve_model_dir(model, model_dir=self._model_dir, hub=self._hub)
+                    self._loaded = _Loaded(resolved, model, self._threads)
+                except FileNotFoundError as error:  # ModelNotFoundError included
+                    self._failure = error
+                    raise
+                except ModelInitializationError as error:
+                    self._failure = error
+                    raise
+                except Exception as error:  # a bad config, tokenizer or weight file
+                    self._failure = ModelInitializationError(f"{model}: {error}")
+                    raise self._failure from error
+            return self._loaded
+
+    def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
+        loaded = self._load()
+        pooling = config.model.bert_pooling
+        assert pooling is not None  # checked at construction
+        vectors = loaded.encoder.encode(loaded.tokenizer.encode(texts), pooling)
+        dims = config.dimensions
+        if dims < vectors.shape[1]:  # Matryoshka truncation, then back to unit length
+            vectors = np.ascontiguousarray(vectors[:, :dims])
+            normalize(vectors, out=vectors)
+        return vectors
+
+    def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
+        return self._load().tokenizer.count(texts)
+
+    def close(self) -> None:
+        """Stop the encoder's worker threads; the service reloads nothing and stays usable."""
+        if self._loaded is not None:
+            self._loaded.encoder.close()
