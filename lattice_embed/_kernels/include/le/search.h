@@ -22,7 +22,7 @@ typedef enum le_metric {
 /* Rows of the matrix per block (a block stays in L2 while every query tile passes over it) and
    query rows per block (their scores stay in L1/L2 for the epilogue and top-k). */
 size_t le_search_block_rows(size_t d);
-#define LE_SEARCH_BLOCK_QUERIES 60 /* a multiple of every tile height (3) */
+#define LE_SEARCH_BLOCK_QUERIES 60 /* a multiple of every tile height (3 and 6) */
 
 /* out[i * n + j] = metric(q_i, x_j) for m queries and n rows of d floats. Work is split over
    `threads` threads (>= 1); every score is computed the same way whatever the split.
