@@ -46,7 +46,7 @@ class _Bar:
     def __init__(self, total: int, label: str) -> None:
         self.total, self.label, self.done = total, label, 0
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             self._tqdm: Any = None
         else:
