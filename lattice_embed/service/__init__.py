@@ -9,7 +9,7 @@ torch), so a caller pays only for the backend it uses.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     MAX_BATCH_SIZE,
@@ -32,6 +32,11 @@ from .errors import (
     UnsupportedModelError,
     UnsupportedOperationError,
 )
+
+if TYPE_CHECKING:
+    from .native import NativeEmbeddingService
+    from .onnx_encoder import OnnxEmbeddingService
+    from .torch_encoder import SentenceTransformersService
 
 __all__ = [
     "MAX_BATCH_SIZE",

