@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tarfile
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def test_sdist_and_wheel_install_and_run_outside_the_tree(tmp_path: Path) -> Non
                    "_cdefs.pxd", "tests/c/test_kernels_main.c"):
         assert any(name.endswith(needed) for name in names), needed
     assert not any(name.endswith((".so", "_kernels/_core.c")) for name in names)
+    with zipfile.ZipFile(wheel) as archive:  # the demo's corpus and the typing marker ship too
+        assert {"lattice_embed/data/corpus.txt", "lattice_embed/py.typed"} <= set(archive.namelist())
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
