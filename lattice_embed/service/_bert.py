@@ -32,7 +32,7 @@ from lattice_embed.model import Pooling
 from lattice_embed.simd import normalize
 from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
 
-__all__ = ["BertConfig", "BertEncoder", "default_threads"]
+__all__ = ["BertConfig", "BertEncoder", "blas_limiter", "default_threads"]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -175,7 +175,7 @@ class BertEncoder:
         except KeyError as error:
             raise ValueError(f"{folder / 'model.safetensors'}: missing tensor {error}") from None
         self._pool: ThreadPoolExecutor | None = None
-        self._blas_one_thread = _blas_limiter()
+        self._blas_one_thread = blas_limiter()
 
     def _load(self, t: dict[str, Array]) -> None:
         cfg = self.config
@@ -333,7 +333,7 @@ def _balanced_chunks(sorted_lengths: Sequence[int], parts: int) -> list[tuple[in
     return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
 
 
-def _blas_limiter() -> Callable[[], AbstractContextManager[object]]:
+def blas_limiter() -> Callable[[], AbstractContextManager[object]]:
     """A context that holds BLAS to one thread: the encoder's threads split the batch instead.
 
     Uses threadpoolctl when it is installed; without it BLAS keeps its own threads (correct, but
