@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,20 +334,52 @@ def _balanced_chunks(sorted_lengths: Sequence[int], parts: int) -> list[tuple[in
     return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
 
 
-def blas_limiter() -> Callable[[], AbstractContextManager[object]]:
-    """A context that holds BLAS to one thread: the encoder's threads split the batch instead.
+class _OneBlasThread:
+    """Holds BLAS to one thread while any encode runs, and restores it after the last one.
 
-    Uses threadpoolctl when it is installed; without it BLAS keeps its own threads (correct, but
-    the two levels of threads then compete for the cores).
+    The BLAS thread count is process-wide, so overlapping encodes share one hold: the first
+    sets it, the last restores what was there (a plain nested `threadpool_limits` per call
+    would restore out of order and could leave BLAS at one thread for good).
     """
-    try:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-    except ImportError:
-        return nullcontext
-    controller = ThreadpoolController()
 
-    def limit() -> AbstractContextManager[object]:
-        context: AbstractContextManager[object] = controller.limit(limits=1, user_api="blas")
-        return context
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._hold: Any = None
+        try:
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        except ImportError:  # BLAS keeps its threads: correct, but they compete with ours
+            self._controller: Any = None
+        else:
+            self._controller = ThreadpoolController()
 
-    return limit
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self._controller is None:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                self._hold = self._controller.limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._hold.restore_original_limits()
+                    self._hold = None
+
+
+_ONE_BLAS_THREAD: _OneBlasThread | None = None
+_ONE_BLAS_THREAD_LOCK = threading.Lock()
+
+
+def blas_limiter() -> Callable[[], AbstractContextManager[None]]:
+    """The process's shared "BLAS on one thread" context (see `_OneBlasThread`)."""
+    global _ONE_BLAS_THREAD
+    with _ONE_BLAS_THREAD_LOCK:
+        if _ONE_BLAS_THREAD is None:
+            _ONE_BLAS_THREAD = _OneBlasThread()
+        return _ONE_BLAS_THREAD

@@ -150,3 +150,24 @@ def test_thread_settings(monkeypatch: pytest.MonkeyPatch, tiny: Path) -> None:
     monkeypatch.setenv("LATTICE_EMBED_NUM_THREADS", "2")
     vectors = NativeEmbeddingService(BGE, model_dir=tiny).embed(["the river", "a tree", "red"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_concurrent_callers_share_one_service(tiny: Path) -> None:
+    require_module("threadpoolctl")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    service = NativeEmbeddingService(BGE, model_dir=tiny, threads=2)
+    batches = [[f"the {word} river"] * (1 + i % 3) + ["a tree", "red stone"] for i, word in
+               enumerate(["blue", "green", "dark", "fast", "slow", "light"] * 4)]
+    expected = [service.embed(batch) for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(service.embed, batches))
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    assert blas_threads() == before  # the one-thread hold is released after the last caller
