@@ -38,6 +38,11 @@ __all__ = ["BertConfig", "BertEncoder", "blas_limiter", "default_threads"]
 Array = np.ndarray[Any, np.dtype[Any]]
 
 _PREFIXES = ("bert.", "roberta.", "model.")
+_TOKENS_PER_PASS = 4096
+"""Most tokens in one forward pass: bounds the working memory of a large batch of long texts
+(activations are tokens x intermediate floats) while keeping the products large."""
+_SCORES_PER_RUN = 1 << 22
+"""Most attention scores (sequences x heads x length^2 floats, 16 MiB) computed at once."""
 _ROBERTA_TYPES = {"roberta", "xlm-roberta", "camembert"}
 
 
@@ -176,6 +181,7 @@ class BertEncoder:
         except KeyError as error:
             raise ValueError(f"{folder / 'model.safetensors'}: missing tensor {error}") from None
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._blas_one_thread = blas_limiter()
 
     def _load(self, t: dict[str, Array]) -> None:
@@ -233,8 +239,9 @@ class BertEncoder:
         start, i = 0, 0
         while i < len(lengths):
             length = lengths[i]
+            most = max(1, _SCORES_PER_RUN // (heads * length * length))
             run = 1
-            while i + run < len(lengths) and lengths[i + run] == length:
+            while i + run < len(lengths) and lengths[i + run] == length and run < most:
                 run += 1
             stop = start + run * length
             # (run, length, 3, heads, dim) -> (3, run, heads, length, dim): views, no copies.
@@ -289,8 +296,9 @@ class BertEncoder:
             if not 0 < len(seq) <= limit:
                 raise ValueError(f"a sequence has {len(seq)} tokens; expected 1 to {limit}")
         order = sorted(range(n), key=lambda i: len(token_ids[i]))
-        chunks = _balanced_chunks([len(token_ids[i]) for i in order], self.threads)
-        parts = [order[lo:hi] for lo, hi in chunks]
+        lengths = [len(token_ids[i]) for i in order]
+        passes = max(self.threads, -(-sum(lengths) // _TOKENS_PER_PASS))
+        parts = [order[lo:hi] for lo, hi in _balanced_chunks(lengths, passes)]
 
         def run(idx: list[int]) -> Array:
             return self._encode_sorted([token_ids[i] for i in idx], pooling)
@@ -305,19 +313,22 @@ class BertEncoder:
         return normalize(out, out=out)  # type: ignore[no-any-return]
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lattice-bert")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lattice-bert")
+            return self._pool
 
     def close(self) -> None:
         """Stop the worker threads (they are also stopped at interpreter exit)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
 
 def _balanced_chunks(sorted_lengths: Sequence[int], parts: int) -> list[tuple[int, int]]:
-    """Split length-sorted sequences into at most `parts` contiguous runs of similar cost.
+    """Split length-sorted sequences into at most `parts` contiguous runs of similar cost
+    (one forward pass each; the threads take them in turn).
 
     Cost grows with the tokens (dense layers) plus their square (attention); contiguous runs keep
     equal lengths together, which the attention batches.

@@ -215,3 +215,19 @@ def test_an_unsupported_activation_is_a_clear_error(
     service = NativeEmbeddingService(EmbeddingModel.BGE_SMALL_EN_V15, model_dir=copy)
     with pytest.raises(ModelInitializationError, match="hidden_act 'relu' is not supported"):
         service.embed(["x"])
+
+
+def test_pass_and_attention_splits_do_not_change_the_vectors(
+    tiny_xlmr: tuple[Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lattice_embed.service import _bert
+
+    folder, _ = tiny_xlmr
+    texts = [f"{WORDS[i % len(WORDS)]} river " * (1 + i % 7) for i in range(60)] + TEXTS * 3
+    service = NativeEmbeddingService(
+        EmbeddingModel.MULTILINGUAL_E5_SMALL, model_dir=folder, threads=2
+    )
+    whole = service.embed(texts)
+    monkeypatch.setattr(_bert, "_TOKENS_PER_PASS", 50)  # many small forward passes
+    monkeypatch.setattr(_bert, "_SCORES_PER_RUN", 1)  # attention one sequence at a time
+    np.testing.assert_allclose(service.embed(texts), whole, atol=2e-6)
