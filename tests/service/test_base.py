@@ -317,3 +317,18 @@ def test_errors_read_like_the_originals_and_pickle(
 def test_text_too_long_keeps_its_fields_through_pickle() -> None:
     copy = pickle.loads(pickle.dumps(TextTooLongError(40000, 32768, 2)))
     assert (copy.length, copy.max, copy.index) == (40000, 32768, 2)
+
+
+def test_importing_the_package_loads_no_backend() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lattice_embed.service as s\n"
+        "heavy = ('onnx', 'onnxruntime', 'torch', 'tokenizers', 'safetensors',\n"
+        "         'sentence_transformers', 'huggingface_hub', 'transformers')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "print(s.OnnxEmbeddingService.__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["[]", "OnnxEmbeddingService"]
