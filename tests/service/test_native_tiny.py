@@ -42,6 +42,11 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
 def _randomize(model: Any, seed: int) -> None:
     import torch
 
