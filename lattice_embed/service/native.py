@@ -14,10 +14,8 @@ import json
 import os
 import threading
 from pathlib import Path
-import numpy as np
 
 from ..model import EmbeddingModel, ModelConfig
-from ..simd import normalize
 from .base import BaseEmbeddingService, FloatArray
 from .errors import ModelInitializationError, UnsupportedModelError
 from .model_files import HubPin, ResolvedModel, resolve_model_dir
@@ -94,7 +92,9 @@ class NativeEmbeddingService(BaseEmbeddingService):
     ) -> None:
         super().__init__(model)
         _check_native(self.config.model)
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
         self._model_dir = model_dir
         self._hub = hub
@@ -130,21 +130,24 @@ class NativeEmbeddingService(BaseEmbeddingService):
                 except ModelInitializationError as error:
                     self._failure = error
                     raise
+                except ImportError as error:  # tokenizers (or huggingface_hub) not installed
+                    self._failure = ModelInitializationError(
+                        f"{model}: {error}; the native encoder needs pip install "
+                        "'lattice-embed[embed]'"
+                    )
+                    raise self._failure from error
                 except Exception as error:  # a bad config, tokenizer or weight file
                     self._failure = ModelInitializationError(f"{model}: {error}")
                     raise self._failure from error
             return self._loaded
 
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
+        # Always the native width: no BERT-family model takes an MRL output dimension
+        # (ModelConfig refuses one), so there is nothing to truncate.
         loaded = self._load()
         pooling = config.model.bert_pooling
         assert pooling is not None  # checked at construction
-        vectors = loaded.encoder.encode(loaded.tokenizer.encode(texts), pooling)
-        dims = config.dimensions
-        if dims < vectors.shape[1]:  # Matryoshka truncation, then back to unit length
-            vectors = np.ascontiguousarray(vectors[:, :dims])
-            normalize(vectors, out=vectors)
-        return vectors
+        return loaded.encoder.encode(loaded.tokenizer.encode(texts), pooling)
 
     def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
         return self._load().tokenizer.count(texts)
