@@ -7,7 +7,7 @@ sentence-transformers (torch), when installed; and the cold start of a fresh int
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m pytest benchmarks/bench_embed.py \
         --benchmark-json=benchmarks/results/embed.json
-    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.bench_embed     # interleaved rounds, sentences/s
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.bench_embed   # interleaved rounds, sentences/s
 
 pytest-benchmark runs each row's rounds back to back; the script form interleaves them (one
 round of every row, then the next), which is fairer on a shared machine, and prints the best

@@ -18,7 +18,7 @@ class Tokenizer:
     """Texts to token ids (special tokens included), truncated at `max_tokens`."""
 
     def __init__(self, path: Path, max_tokens: int) -> None:
-        from tokenizers import Tokenizer as HfTokenizer  # type: ignore[import-untyped,unused-ignore]
+        from tokenizers import Tokenizer as HfTokenizer
 
         if max_tokens < 2:
             raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")

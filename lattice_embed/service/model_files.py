@@ -79,7 +79,9 @@ HUB_PINS: Final[Mapping[EmbeddingModel, HubPin]] = MappingProxyType(
             "1110a243fdf4706b3f48f1d95db1a4f5529b4d41",
             {
                 "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-                "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+                "tokenizer.json": (
+                    "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+                ),
                 "model.safetensors": (
                     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
                 ),

@@ -29,7 +29,8 @@ def test_the_demo_finds_the_right_topic_and_times_the_search(
     hits = {
         query: [lines[lines.index(f"query: {query}") + i] for i in (1, 2, 3)] for query in QUERIES
     }
-    assert all(any(word in hit for word in ("bread", "sourdough", "bak")) for hit in hits[QUERIES[0]])
+    baking = ("bread", "sourdough", "bak")
+    assert all(any(word in hit for word in baking) for hit in hits[QUERIES[0]])
     assert all("galaxy" in hit or "planet" in hit for hit in hits[QUERIES[1]])
     assert all(
         float(hit.split()[0]) >= float(next_hit.split()[0])
