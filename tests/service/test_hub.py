@@ -119,6 +119,9 @@ def test_download_fetches_only_the_model_files_then_works_offline(
     lattice_only = load(hub, tmp_path, pins, LATTICE_OFFLINE="1")
     assert len(hub.requests) == before, hub.requests[before:]
     assert lattice_only == first
+    online = load(hub, tmp_path, pins)  # a complete cached snapshot needs no request either
+    assert len(hub.requests) == before, hub.requests[before:]
+    assert online == first
 
 
 def test_offline_without_a_cached_copy_requests_nothing(
