@@ -236,3 +236,21 @@ def test_pass_and_attention_splits_do_not_change_the_vectors(
     monkeypatch.setattr(_bert, "_TOKENS_PER_PASS", 50)  # many small forward passes
     monkeypatch.setattr(_bert, "_SCORES_PER_RUN", 1)  # attention one sequence at a time
     np.testing.assert_allclose(service.embed(texts), whole, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_weights_are_widened_exactly(
+    tiny_bert: tuple[Path, Any], tmp_path: Path, dtype: str
+) -> None:
+    import copy
+
+    import torch
+
+    folder, model = tiny_bert
+    half = copy.deepcopy(model).to(getattr(torch, dtype))
+    half.save_pretrained(str(tmp_path), safe_serialization=True)
+    (tmp_path / "tokenizer.json").write_bytes((folder / "tokenizer.json").read_bytes())
+    widened = half.to(torch.float32)  # the same rounded values, computed in float32
+    service = NativeEmbeddingService(EmbeddingModel.BGE_SMALL_EN_V15, model_dir=tmp_path)
+    expected = _reference(widened, tmp_path, pad_id=0, pooling=Pooling.CLS)
+    np.testing.assert_allclose(service.embed(TEXTS), expected, atol=2e-5)
