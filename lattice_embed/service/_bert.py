@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from lattice_embed.model import Pooling
+from lattice_embed.model import EmbeddingModel, Pooling
 from lattice_embed.simd import normalize
 from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
 
-__all__ = ["BertConfig", "BertEncoder", "blas_limiter", "default_threads"]
+__all__ = ["BertConfig", "BertEncoder", "blas_limiter", "default_threads", "load_tensors", "read_folder"]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -107,6 +107,23 @@ class BertConfig:
         )
 
 
+def read_folder(folder: Path, model: EmbeddingModel) -> tuple[BertConfig, int]:
+    """The folder's config, checked against the registry's width for `model`, and the token
+    limit: the least of the registry's, the position table's and sentence-transformers'
+    `max_seq_length` (256 for all-MiniLM-L6-v2, which the registry allows 512)."""
+    config = BertConfig.from_file(folder / "config.json")
+    if config.hidden_size != model.native_dimensions:
+        raise ValueError(f"{folder} holds a model with {config.hidden_size} dimensions; {model} "
+                         f"has {model.native_dimensions}")
+    limits = [model.max_input_tokens, config.max_tokens]
+    st_config = folder / "sentence_bert_config.json"
+    if st_config.is_file():
+        value = json.loads(st_config.read_text(encoding="utf-8")).get("max_seq_length")
+        if isinstance(value, int) and value > 0:
+            limits.append(value)
+    return config, min(limits)
+
+
 @dataclass(frozen=True)
 class _Layer:
     """One encoder layer's weights, laid out for `x @ w` on packed tokens."""
@@ -128,7 +145,7 @@ class _Layer:
 _DTYPES: dict[str, str] = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4"}
 
 
-def _load_tensors(path: Path) -> dict[str, Array]:
+def load_tensors(path: Path) -> dict[str, Array]:
     """Every tensor of a safetensors file as a read-only numpy view of a memory map.
 
     The format is an 8-byte little-endian header length, a JSON header (dtype, shape, byte
@@ -175,7 +192,7 @@ class BertEncoder:
         self.threads = threads if threads is not None else default_threads()
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
-        tensors = _load_tensors(folder / "model.safetensors")
+        tensors = load_tensors(folder / "model.safetensors")
         try:
             self._load(tensors)
         except KeyError as error:

@@ -10,7 +10,6 @@ then the hub at a pinned commit).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -40,31 +39,14 @@ class _Loaded:
     """What one successful load produced."""
 
     def __init__(self, resolved: ResolvedModel, model: EmbeddingModel, threads: int | None):
-        from ._bert import BertEncoder
+        from ._bert import BertEncoder, read_folder
         from ._tokenize import Tokenizer
 
         folder = resolved.path
         self.resolved = resolved
+        _, self.max_tokens = read_folder(folder, model)
         self.encoder = BertEncoder(folder, threads=threads)
-        self.max_tokens = min(
-            model.max_input_tokens, self.encoder.config.max_tokens, _st_max_length(folder)
-        )
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
-        hidden = self.encoder.config.hidden_size
-        if hidden != model.native_dimensions:
-            raise ValueError(
-                f"{folder} holds a model with {hidden} dimensions; {model} has "
-                f"{model.native_dimensions}"
-            )
-
-
-def _st_max_length(folder: Path) -> int:
-    """sentence-transformers' `max_seq_length` for the folder, or no limit when absent."""
-    path = folder / "sentence_bert_config.json"
-    if not path.is_file():
-        return 1 << 30
-    value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length")
-    return int(value) if isinstance(value, int) and value > 0 else 1 << 30
 
 
 class NativeEmbeddingService(BaseEmbeddingService):

@@ -18,7 +18,6 @@ Needs the `onnx` extra: `pip install "lattice-embed[onnx]"`.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import tempfile
@@ -43,8 +42,6 @@ BUILDER_VERSION: Final = "1"
 """Part of the cache key: bump it when the graph `build_bert_onnx` writes changes."""
 
 _OPSET: Final = 17  # LayerNormalization
-_PREFIXES: Final = ("bert.", "roberta.", "model.")
-_ROBERTA_TYPES: Final = {"roberta", "xlm-roberta", "camembert"}
 _SUB_BATCH: Final = 64
 """Texts per onnxruntime call; texts are sorted by length first, so padding stays small."""
 
@@ -59,34 +56,6 @@ def onnx_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "lattice_embed" / "onnx"
-
-
-def _read_config(folder: Path) -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    model_type = str(raw.get("model_type", "bert"))
-    if model_type not in {"bert", *_ROBERTA_TYPES}:
-        raise ValueError(f"model_type {model_type!r} is not a BERT-family encoder")
-    if raw.get("hidden_act", "gelu") != "gelu":
-        raise ValueError(f"hidden_act {raw.get('hidden_act')!r} is not supported (erf 'gelu')")
-    if raw.get("position_embedding_type", "absolute") != "absolute":
-        raise ValueError("only absolute position embeddings are supported")
-    return raw
-
-
-def _load_weights(path: Path) -> dict[str, Array]:
-    """The safetensors tensors as float32 numpy, with `bert.`-style prefixes removed."""
-    from safetensors import safe_open  # type: ignore[import-untyped,unused-ignore]
-
-    tensors: dict[str, Array] = {}
-    with safe_open(str(path), framework="numpy") as handle:
-        for key in handle.keys():
-            name = key
-            for prefix in _PREFIXES:
-                if name.startswith(prefix):
-                    name = name[len(prefix) :]
-                    break
-            tensors[name] = np.ascontiguousarray(handle.get_tensor(key), dtype=np.float32)
-    return tensors
 
 
 class _GraphBuilder:
@@ -139,15 +108,17 @@ def build_bert_onnx(folder: str | os.PathLike[str]) -> onnx.ModelProto:
     import onnx
     from onnx import TensorProto, helper
 
+    from ._bert import BertConfig, load_tensors
+
     path = Path(folder)
-    config = _read_config(path)
-    weights = _load_weights(path / "model.safetensors")
-    hidden = int(config["hidden_size"])
-    heads = int(config["num_attention_heads"])
+    config = BertConfig.from_file(path / "config.json")
+    weights = {name: np.ascontiguousarray(tensor, dtype=np.float32)
+               for name, tensor in load_tensors(path / "model.safetensors").items()}
+    hidden, heads = config.hidden_size, config.num_heads
     head_dim = hidden // heads
-    eps = float(config.get("layer_norm_eps", 1e-12))
-    is_roberta = str(config.get("model_type", "bert")) in _ROBERTA_TYPES
-    pad = int(config.get("pad_token_id", 0) or 0)
+    eps = config.layer_norm_eps
+    is_roberta = config.is_roberta
+    pad = config.pad_token_id
 
     g = _GraphBuilder(weights)
     i64 = np.int64
@@ -184,7 +155,7 @@ def build_bert_onnx(folder: str | os.PathLike[str]) -> onnx.ModelProto:
     one = g.const("one", np.array(1.0, np.float32))
     inv_sqrt2 = g.const("inv_sqrt2", np.array(1.0 / math.sqrt(2.0), np.float32))
 
-    for index in range(int(config["num_hidden_layers"])):
+    for index in range(config.num_layers):
         p = f"encoder.layer.{index}"
         q = g.op("Reshape", g.linear(h, f"{p}.attention.self.query"), split_heads)
         k = g.op("Reshape", g.linear(h, f"{p}.attention.self.key"), split_heads)
@@ -265,15 +236,6 @@ def _cached_graph(folder: Path, cache_dir: Path | None) -> str | bytes:
     return str(target)
 
 
-def _st_max_length(folder: Path) -> int | None:
-    """sentence-transformers' `max_seq_length` for the folder, if it sets one."""
-    path = folder / "sentence_bert_config.json"
-    if not path.is_file():
-        return None
-    value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length")
-    return value if isinstance(value, int) and value > 0 else None
-
-
 def _default_threads() -> int:
     from ._bert import default_threads
 
@@ -288,21 +250,11 @@ class _Session:
     ) -> None:
         import onnxruntime as ort
 
+        from ._bert import read_folder
         from ._tokenize import Tokenizer
 
-        config = _read_config(folder)
-        hidden = int(config["hidden_size"])
-        if hidden != model.native_dimensions:
-            raise ValueError(
-                f"{folder} holds a model with {hidden} dimensions; {model} has "
-                f"{model.native_dimensions}"
-            )
-        positions = int(config["max_position_embeddings"])
-        self.pad_id = int(config.get("pad_token_id", 0) or 0)
-        if str(config.get("model_type", "bert")) in _ROBERTA_TYPES:
-            positions -= self.pad_id + 1
-        limits = [model.max_input_tokens, positions, _st_max_length(folder)]
-        self.max_tokens = min(limit for limit in limits if limit is not None)
+        config, self.max_tokens = read_folder(folder, model)
+        self.pad_id = config.pad_token_id
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
 
         options = ort.SessionOptions()

@@ -54,6 +54,25 @@ LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, 
     }
 }
 
+/* One query against one panel: four accumulators over the 4-byte groups hide vpdpbusd's
+   latency, which a single chain of a lone query would expose. */
+LE_ALWAYS_INLINE void le_i8_panel_one_avx512vnni_(const int8_t *q, const int8_t *panel, size_t dp,
+                                                  const int32_t *x_sums, int32_t *out) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    const size_t groups = dp / 4;
+    for (size_t g = 0; g < groups; g++) {
+        int32_t word;
+        memcpy(&word, q + 4 * g, 4);
+        __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+        acc[g % 4] = _mm512_dpbusd_epi32(acc[g % 4], qb, _mm512_loadu_si512(panel + 64 * g));
+    }
+    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
+    __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums), 7);
+    _mm512_storeu_si512(out, _mm512_sub_epi32(sum, offset));
+}
+
 /* All queries against NP panels, in tiles of 12, then 4, then 1 query. */
 LE_ALWAYS_INLINE void le_i8_panels_avx512vnni_(const int8_t *q, size_t ldq, size_t m, const int8_t *panel,
                                                const int NP, size_t dp, const int32_t *x_sums, int32_t *out,
@@ -71,6 +90,12 @@ static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, c
                                         size_t n_panels, size_t dp, const int32_t *x_sums,
                                         int32_t *out, size_t ldo) {
     const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
+    if (m == 1) { /* panels in memory order: one sequential stream, as the prefetchers like it */
+        for (size_t p = 0; p < n_panels; p++)
+            le_i8_panel_one_avx512vnni_(q, panels + p * panel_bytes, dp, x_sums + p * LE_I8_PANEL_ROWS,
+                                        out + p * LE_I8_PANEL_ROWS);
+        return;
+    }
     for (size_t p = 0; p < n_panels; p += 2) {
         const int8_t *panel = panels + p * panel_bytes;
         const int32_t *sums = x_sums + p * LE_I8_PANEL_ROWS;
