@@ -55,20 +55,29 @@ LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, 
 }
 
 /* One query against one panel: four accumulators over the 4-byte groups hide vpdpbusd's
-   latency, which a single chain of a lone query would expose. */
+   latency, which a single chain of a lone query would expose (unrolled by hand: indexing an
+   accumulator array by g % 4 puts it in memory). */
+LE_ALWAYS_INLINE __m512i le_i8_group_avx512vnni_(__m512i acc, const int8_t *q, const int8_t *panel,
+                                                 size_t g) {
+    int32_t word;
+    memcpy(&word, q + 4 * g, 4);
+    __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), _mm512_set1_epi8((char)0x80));
+    return _mm512_dpbusd_epi32(acc, qb, _mm512_loadu_si512(panel + 64 * g));
+}
+
 LE_ALWAYS_INLINE void le_i8_panel_one_avx512vnni_(const int8_t *q, const int8_t *panel, size_t dp,
                                                   const int32_t *x_sums, int32_t *out) {
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                      _mm512_setzero_si512()};
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     const size_t groups = dp / 4;
-    for (size_t g = 0; g < groups; g++) {
-        int32_t word;
-        memcpy(&word, q + 4 * g, 4);
-        __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
-        acc[g % 4] = _mm512_dpbusd_epi32(acc[g % 4], qb, _mm512_loadu_si512(panel + 64 * g));
+    size_t g = 0;
+    for (; g + 4 <= groups; g += 4) {
+        a0 = le_i8_group_avx512vnni_(a0, q, panel, g);
+        a1 = le_i8_group_avx512vnni_(a1, q, panel, g + 1);
+        a2 = le_i8_group_avx512vnni_(a2, q, panel, g + 2);
+        a3 = le_i8_group_avx512vnni_(a3, q, panel, g + 3);
     }
-    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
+    for (; g < groups; g++) a0 = le_i8_group_avx512vnni_(a0, q, panel, g);
+    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
     __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums), 7);
     _mm512_storeu_si512(out, _mm512_sub_epi32(sum, offset));
 }
