@@ -30,7 +30,7 @@ def _check_native(model: EmbeddingModel) -> None:
         )
     if model.bert_pooling is None:
         raise UnsupportedModelError(
-            f"{model} is a decoder model ({model.pooling.value} pooling); the native encoder runs "
+            f"{model} is a decoder model (last-token pooling); the native encoder runs "
             "BERT-family models only (BGE, E5, MiniLM). Use SentenceTransformersService for it"
         )
 
