@@ -16,10 +16,13 @@ LE_ALWAYS_INLINE float le_reduce_f32_avx512_(const float *a, const float *b, siz
     __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        acc0 = step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-        acc1 = step(acc1, _mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-        acc2 = step(acc2, _mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
-        acc3 = step(acc3, _mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+        __m512 b0 = _mm512_loadu_ps(b + i), b1 = _mm512_loadu_ps(b + i + 16);
+        __m512 b2 = _mm512_loadu_ps(b + i + 32), b3 = _mm512_loadu_ps(b + i + 48);
+        LE_IN_REGISTER(b0); LE_IN_REGISTER(b1); LE_IN_REGISTER(b2); LE_IN_REGISTER(b3);
+        acc0 = step(acc0, _mm512_loadu_ps(a + i), b0);
+        acc1 = step(acc1, _mm512_loadu_ps(a + i + 16), b1);
+        acc2 = step(acc2, _mm512_loadu_ps(a + i + 32), b2);
+        acc3 = step(acc3, _mm512_loadu_ps(a + i + 48), b3);
     }
     for (; i + 16 <= n; i += 16) acc0 = step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
     if (i < n) {
@@ -48,6 +51,7 @@ float le_dot_norm_f32_avx512(const float *a, const float *b, size_t n, float *b_
     for (; i + 32 <= n; i += 32) {
         __m512 a0 = _mm512_loadu_ps(a + i), b0 = _mm512_loadu_ps(b + i);
         __m512 a1 = _mm512_loadu_ps(a + i + 16), b1 = _mm512_loadu_ps(b + i + 16);
+        LE_IN_REGISTER(b0); LE_IN_REGISTER(b1);
         ab0 = _mm512_fmadd_ps(a0, b0, ab0);
         bb0 = _mm512_fmadd_ps(b0, b0, bb0);
         ab1 = _mm512_fmadd_ps(a1, b1, ab1);
