@@ -33,7 +33,12 @@ from lattice_embed.model import EmbeddingModel, Pooling
 from lattice_embed.simd import normalize
 from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
 
-__all__ = ["BertConfig", "BertEncoder", "blas_limiter", "default_threads", "load_tensors", "read_folder"]
+from .errors import UnsupportedModelError
+
+__all__ = [
+    "BertConfig", "BertEncoder", "blas_limiter", "check_bert_model", "check_threads",
+    "default_threads", "load_tensors", "read_folder",
+]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -57,6 +62,26 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: int | None) -> int | None:
+    """A `threads=` argument: None (the default) or a positive int."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return threads
+
+
+def check_bert_model(model: EmbeddingModel, backend: str) -> None:
+    """Refuse a model a BERT-family encoder cannot run, with the reason."""
+    if model.is_remote:
+        raise UnsupportedModelError(
+            f"{model} is a remote API model; {backend} runs local BERT-family models only"
+        )
+    if model.bert_pooling is None:
+        raise UnsupportedModelError(
+            f"{model} is a decoder model (last-token pooling); {backend} runs BERT-family "
+            "models only (BGE, E5, MiniLM). Use SentenceTransformersService for it"
+        )
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,7 @@ __all__ = [
     "EmbeddingRole",
     "EmbeddingService",
     "FloatArray",
+    "LoadOnce",
     "TokenCount",
     "check_vectors",
     "prepare_texts",
@@ -52,6 +54,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float32]
 """What every embed method returns: float32, `(n, d)` for a batch or `(d,)` for one text."""
+
+_T = TypeVar("_T")
 
 MAX_BATCH_SIZE: Final = 1000
 """Most texts one call accepts (the original's `DEFAULT_MAX_BATCH_SIZE`, "prevent OOM")."""
@@ -245,6 +249,38 @@ def check_vectors(vectors: object, count: int) -> FloatArray:
             f"embedding service returned {array.shape[0]} vectors for {count} inputs"
         )
     return array
+
+
+class LoadOnce(Generic[_T]):
+    """A backend's model, built on first use and once: concurrent first calls wait for one build,
+    and a build that failed raises the same error again without retrying (the original's
+    `OnceLock<Result<LoadedModel, String>>`)."""
+
+    def __init__(self, build: Callable[[], _T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._value: _T | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def value(self) -> _T | None:
+        """The built value, or None before a successful build (never builds)."""
+        return self._value
+
+    def __call__(self) -> _T:
+        value = self._value
+        if value is not None:
+            return value
+        with self._lock:
+            if self._value is None:
+                if self._failure is not None:
+                    raise self._failure
+                try:
+                    self._value = self._build()
+                except Exception as error:
+                    self._failure = error
+                    raise
+            return self._value
 
 
 class _ServiceMethods(ABC):

@@ -11,35 +11,21 @@ then the hub at a pinned commit).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 from ..model import EmbeddingModel, ModelConfig
-from .base import BaseEmbeddingService, FloatArray
-from .errors import ModelInitializationError, UnsupportedModelError
+from ._bert import BertEncoder, check_bert_model, check_threads, read_folder
+from .base import BaseEmbeddingService, FloatArray, LoadOnce
+from .errors import ModelInitializationError
 from .model_files import HubPin, ResolvedModel, resolve_model_dir
 
 __all__ = ["NativeEmbeddingService"]
-
-
-def _check_native(model: EmbeddingModel) -> None:
-    """Refuse models the BERT encoder cannot run, with the reason."""
-    if model.is_remote:
-        raise UnsupportedModelError(
-            f"{model} is a remote API model; the native encoder runs local BERT-family models"
-        )
-    if model.bert_pooling is None:
-        raise UnsupportedModelError(
-            f"{model} is a decoder model (last-token pooling); the native encoder runs "
-            "BERT-family models only (BGE, E5, MiniLM). Use SentenceTransformersService for it"
-        )
 
 
 class _Loaded:
     """What one successful load produced."""
 
     def __init__(self, resolved: ResolvedModel, model: EmbeddingModel, threads: int | None):
-        from ._bert import BertEncoder, read_folder
         from ._tokenize import Tokenizer
 
         folder = resolved.path
@@ -73,68 +59,47 @@ class NativeEmbeddingService(BaseEmbeddingService):
         threads: int | None = None,
     ) -> None:
         super().__init__(model)
-        _check_native(self.config.model)
-        if threads is not None and (
-            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-        ):
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        check_bert_model(self.config.model, "the native encoder")
+        self._threads = check_threads(threads)
         self._model_dir = model_dir
         self._hub = hub
-        self._threads = threads
-        self._lock = threading.Lock()
-        self._loaded: _Loaded | None = None
-        self._failure: ModelInitializationError | FileNotFoundError | None = None
+        self._loaded = LoadOnce(self._build)
 
     def ensure_loaded(self) -> Path:
         """Load the model now (finding or downloading it); returns the folder it came from."""
-        return self._load().resolved.path
+        return self._loaded().resolved.path
 
     @property
     def source(self) -> str:
         """Where the model was found: explicit, cache, package or hub (loads it)."""
-        return self._load().resolved.source
+        return self._loaded().resolved.source
 
-    def _load(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._lock:
-            if self._loaded is None:
-                if self._failure is not None:
-                    raise self._failure
-                model = self.config.model
-                try:
-                    resolved = resolve_model_dir(model, model_dir=self._model_dir, hub=self._hub)
-                    self._loaded = _Loaded(resolved, model, self._threads)
-                except FileNotFoundError as error:  # ModelNotFoundError included
-                    self._failure = error
-                    raise
-                except ModelInitializationError as error:
-                    self._failure = error
-                    raise
-                except ImportError as error:  # tokenizers (or huggingface_hub) not installed
-                    self._failure = ModelInitializationError(
-                        f"{model}: {error}; the native encoder needs pip install "
-                        "'lattice-embed[embed]'"
-                    )
-                    raise self._failure from error
-                except Exception as error:  # a bad config, tokenizer or weight file
-                    self._failure = ModelInitializationError(f"{model}: {error}")
-                    raise self._failure from error
-            return self._loaded
+    def _build(self) -> _Loaded:
+        model = self.config.model
+        try:
+            resolved = resolve_model_dir(model, model_dir=self._model_dir, hub=self._hub)
+            return _Loaded(resolved, model, self._threads)
+        except (FileNotFoundError, ModelInitializationError):  # ModelNotFoundError included
+            raise
+        except ImportError as error:  # tokenizers (or huggingface_hub) not installed
+            raise ModelInitializationError(
+                f"{model}: {error}; the native encoder needs pip install 'lattice-embed[embed]'"
+            ) from error
+        except Exception as error:  # a bad config, tokenizer or weight file
+            raise ModelInitializationError(f"{model}: {error}") from error
 
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
         # Always the native width: no BERT-family model takes an MRL output dimension
         # (ModelConfig refuses one), so there is nothing to truncate.
-        loaded = self._load()
+        loaded = self._loaded()
         pooling = config.model.bert_pooling
         assert pooling is not None  # checked at construction
         return loaded.encoder.encode(loaded.tokenizer.encode(texts), pooling)
 
     def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
-        return self._load().tokenizer.count(texts)
+        return self._loaded().tokenizer.count(texts)
 
     def close(self) -> None:
         """Stop the encoder's worker threads; the service reloads nothing and stays usable."""
-        if self._loaded is not None:
-            self._loaded.encoder.close()
+        if self._loaded.value is not None:
+            self._loaded.value.encoder.close()

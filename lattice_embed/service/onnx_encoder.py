@@ -21,7 +21,6 @@ import hashlib
 import math
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,8 +28,9 @@ import numpy as np
 
 from ..model import EmbeddingModel, ModelConfig, Pooling
 from ..simd import normalize
-from .base import BaseEmbeddingService, FloatArray
-from .errors import InferenceError, ModelInitializationError, UnsupportedModelError
+from ._bert import check_bert_model, check_threads, default_threads
+from .base import BaseEmbeddingService, FloatArray, LoadOnce
+from .errors import InferenceError, ModelInitializationError
 from .model_files import resolve_model_dir
 
 if TYPE_CHECKING:
@@ -236,12 +236,6 @@ def _cached_graph(folder: Path, cache_dir: Path | None) -> str | bytes:
     return str(target)
 
 
-def _default_threads() -> int:
-    from ._bert import default_threads
-
-    return default_threads()
-
-
 class _Session:
     """A loaded model: onnxruntime session, tokenizer and the facts to pad and pool."""
 
@@ -305,7 +299,8 @@ class OnnxEmbeddingService(BaseEmbeddingService):
     cores). cache_dir: where built graphs are kept (default `onnx_cache_dir()`); False builds
     the graph in memory and writes nothing.
 
-    The model is loaded on first use or `ensure_loaded()`, once per instance.
+    The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
+    failed raises the same error again without retrying.
     """
 
     name = "onnx-bert"
@@ -319,16 +314,8 @@ class OnnxEmbeddingService(BaseEmbeddingService):
         cache_dir: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         super().__init__(model)
-        model_ = self.config.model
-        if model_.is_remote or model_.bert_pooling is None:
-            raise UnsupportedModelError(
-                f"{model_}: OnnxEmbeddingService runs BERT-family models only (BGE, E5, MiniLM)"
-            )
-        if threads is not None and (
-            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-        ):
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        self._threads = threads
+        check_bert_model(self.config.model, "OnnxEmbeddingService")
+        self._threads = check_threads(threads)
         self._model_dir = model_dir
         if cache_dir is False:
             self._cache_dir: Path | None = None
@@ -336,36 +323,29 @@ class OnnxEmbeddingService(BaseEmbeddingService):
             self._cache_dir = onnx_cache_dir()
         else:
             self._cache_dir = Path(cache_dir).expanduser()
-        self._lock = threading.Lock()
-        self._session: _Session | None = None
+        self._session = LoadOnce(self._build)
 
     @property
     def threads(self) -> int:
         """onnxruntime's intra-op thread count for this service."""
-        return self._threads if self._threads is not None else _default_threads()
+        return self._threads if self._threads is not None else default_threads()
 
     def ensure_loaded(self) -> Path:
         """Find the model, build (or reuse) its graph and start onnxruntime; returns the folder."""
-        return self._load().folder
+        return self._session().folder
 
-    def _load(self) -> _Session:
-        session = self._session
-        if session is not None:
-            return session
-        with self._lock:
-            if self._session is None:
-                model = self.config.model
-                resolved = resolve_model_dir(model, model_dir=self._model_dir)
-                try:
-                    self._session = _Session(resolved.path, model, self.threads, self._cache_dir)
-                except ImportError:
-                    raise
-                except Exception as error:  # a bad config, tokenizer, weights or graph
-                    raise ModelInitializationError(f"{model}: {error}") from error
-            return self._session
+    def _build(self) -> _Session:
+        model = self.config.model
+        resolved = resolve_model_dir(model, model_dir=self._model_dir)
+        try:
+            return _Session(resolved.path, model, self.threads, self._cache_dir)
+        except ImportError:
+            raise
+        except Exception as error:  # a bad config, tokenizer, weights or graph
+            raise ModelInitializationError(f"{model}: {error}") from error
 
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
-        session = self._load()
+        session = self._session()
         pooling = config.model.bert_pooling
         assert pooling is not None  # checked at construction
         try:
@@ -374,4 +354,4 @@ class OnnxEmbeddingService(BaseEmbeddingService):
             raise InferenceError(f"onnxruntime: {error}") from error
 
     def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
-        return self._load().tokenizer.count(texts)
+        return self._session().tokenizer.count(texts)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..model import EmbeddingModel, ModelConfig, Pooling
 from ..simd import normalize
-from .base import BaseEmbeddingService, FloatArray
+from .base import BaseEmbeddingService, FloatArray, LoadOnce
 from .errors import (
     InferenceError,
     ModelInitializationError,
@@ -70,7 +69,8 @@ class SentenceTransformersService(BaseEmbeddingService):
     text-embedding-3-small raises UnsupportedModelError. model_dir: a model folder to load
     instead of the search (see the module docstring). device: torch device (default CPU).
 
-    The model is loaded on first use or `ensure_loaded()`, once per instance.
+    The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
+    failed raises the same error again without retrying.
     """
 
     name = "sentence-transformers"
@@ -89,28 +89,18 @@ class SentenceTransformersService(BaseEmbeddingService):
             )
         self._model_dir = model_dir
         self._device = device
-        self._lock = threading.Lock()
-        self._model: Any = None
+        self._model: LoadOnce[Any] = LoadOnce(self._build)
         self._source = ""
 
     @property
     def source(self) -> str:
         """What was loaded: a folder path or a hub id (loads the model)."""
-        self._load()
+        self._model()
         return self._source
 
     def ensure_loaded(self) -> None:
         """Load the model now."""
-        self._load()
-
-    def _load(self) -> Any:
-        model = self._model
-        if model is not None:
-            return model
-        with self._lock:
-            if self._model is None:
-                self._model = self._build()
-            return self._model
+        self._model()
 
     def _build(self) -> Any:
         try:
@@ -163,7 +153,7 @@ class SentenceTransformersService(BaseEmbeddingService):
         return st
 
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
-        st = self._load()
+        st = self._model()
         try:
             raw = st.encode(
                 texts,
@@ -179,7 +169,7 @@ class SentenceTransformersService(BaseEmbeddingService):
         return vectors
 
     def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
-        st = self._load()
+        st = self._model()
         limit = int(st.max_seq_length)
         encoded = st.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [(len(ids), min(len(ids), limit)) for ids in encoded["input_ids"]]

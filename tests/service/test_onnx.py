@@ -129,7 +129,7 @@ def test_threads_come_from_the_argument_or_the_environment(
     service = OnnxEmbeddingService(threads=1, cache_dir=False)
     service.ensure_loaded()
     assert service.threads == 1
-    options = service._load().session.get_session_options()
+    options = service._session().session.get_session_options()
     assert options.intra_op_num_threads == 1
     assert options.enable_cpu_mem_arena is False
     monkeypatch.setenv("LATTICE_EMBED_NUM_THREADS", "3")
