@@ -241,7 +241,7 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
     }
     /* int8 panels: m queries x rows laid out in panels, against plain row dots */
     if (t->dot_i8_panels) {
-        static const size_t ms[] = {1, 3, 5, 13, 25}, rows_list[] = {1, 15, 16, 17, 33, 48},
+        static const size_t ms[] = {1, 3, 5, 13, 25}, rows_list[] = {1, 15, 16, 17, 33, 48, 64, 65, 100, 176},
                             ds[] = {1, 3, 4, 5, 63, 64, 65, 767, 768};
         for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
             for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)

@@ -31,9 +31,9 @@ static void le_softmax_f32_scalar(float *x, size_t rows, size_t cols) {
         if (cols == 0) continue;
         float peak = x[0];
         for (size_t c = 1; c < cols; c++) peak = x[c] > peak ? x[c] : peak;
-        float total = 0.0f;
+        double total = 0.0; /* one float accumulator drifts past 2e-6 over ~1500 terms */
         for (size_t c = 0; c < cols; c++) total += (x[c] = expf(x[c] - peak));
-        const float scale = 1.0f / total;
+        const float scale = (float)(1.0 / total);
         for (size_t c = 0; c < cols; c++) x[c] *= scale;
     }
 }

@@ -42,40 +42,57 @@ static int64_t le_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
     return sum;
 }
 
-/* TQ queries against one 16-row panel: each 4-byte query group is broadcast and meets 16 rows x
-   4 bytes in two registers, so the i32 lanes are finished row sums (no horizontal add). */
+/* TQ queries x NP panels, `spread` panels apart: each 4-byte query group is broadcast and meets
+   16 rows x 4 bytes in two registers, so the i32 lanes are finished row sums (no horizontal add). */
 LE_ALWAYS_INLINE void le_i8_panel_tile_avx2_(const int8_t *q, size_t ldq, const int TQ, const int8_t *panel,
-                                             size_t dp, int32_t *out, size_t ldo) {
-    __m256i acc[4][2];
-    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
-    const int8_t *group = panel;
-    for (size_t g = 0; g < dp / 4; g++, group += 4 * LE_I8_PANEL_ROWS) {
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)group);
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)(group + 32));
+                                             const int NP, size_t spread, size_t dp, int32_t *out, size_t ldo) {
+    const size_t stride = spread * LE_I8_PANEL_ROWS * dp;
+    __m256i acc[4][LE_I8_STREAMS][2];
+    for (int t = 0; t < TQ; t++)
+        for (int k = 0; k < NP; k++) acc[t][k][0] = acc[t][k][1] = _mm256_setzero_si256();
+    for (size_t g = 0; g < dp / 4; g++) {
+        __m256i x[LE_I8_STREAMS][2];
+        for (int k = 0; k < NP; k++) {
+            x[k][0] = _mm256_loadu_si256((const __m256i *)(panel + k * stride + 64 * g));
+            x[k][1] = _mm256_loadu_si256((const __m256i *)(panel + k * stride + 64 * g + 32));
+        }
         for (int t = 0; t < TQ; t++) {
             int32_t word;
             memcpy(&word, q + t * ldq + 4 * g, 4);
             __m256i qb = _mm256_set1_epi32(word);
-            acc[t][0] = _mm256_add_epi32(acc[t][0], le_dot_i8x32_avx2_(qb, x0));
-            acc[t][1] = _mm256_add_epi32(acc[t][1], le_dot_i8x32_avx2_(qb, x1));
+            for (int k = 0; k < NP; k++) {
+                acc[t][k][0] = _mm256_add_epi32(acc[t][k][0], le_dot_i8x32_avx2_(qb, x[k][0]));
+                acc[t][k][1] = _mm256_add_epi32(acc[t][k][1], le_dot_i8x32_avx2_(qb, x[k][1]));
+            }
         }
     }
-    for (int t = 0; t < TQ; t++) {
-        _mm256_storeu_si256((__m256i *)(out + t * ldo), acc[t][0]);
-        _mm256_storeu_si256((__m256i *)(out + t * ldo + 8), acc[t][1]);
-    }
+    for (int t = 0; t < TQ; t++)
+        for (int k = 0; k < NP; k++) {
+            int32_t *dst = out + t * ldo + k * spread * LE_I8_PANEL_ROWS;
+            _mm256_storeu_si256((__m256i *)dst, acc[t][k][0]);
+            _mm256_storeu_si256((__m256i *)(dst + 8), acc[t][k][1]);
+        }
 }
 
 static void le_dot_i8_panels_avx2(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
                                   size_t n_panels, size_t dp, const int32_t *x_sums, int32_t *out,
                                   size_t ldo) {
     (void)x_sums;
-    for (size_t p = 0; p < n_panels; p++) {
-        const int8_t *panel = panels + p * LE_I8_PANEL_ROWS * dp;
+    const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
+    size_t p = 0;
+    if (m == 1) { /* see LE_I8_STREAMS */
+        const size_t spread = n_panels / LE_I8_STREAMS;
+        for (; p < spread; p++)
+            le_i8_panel_tile_avx2_(q, ldq, 1, panels + p * panel_bytes, LE_I8_STREAMS, spread, dp,
+                                   out + p * LE_I8_PANEL_ROWS, ldo);
+        p = spread * LE_I8_STREAMS;
+    }
+    for (; p < n_panels; p++) {
+        const int8_t *panel = panels + p * panel_bytes;
         int32_t *dst = out + p * LE_I8_PANEL_ROWS;
         size_t i = 0;
-        for (; i + 4 <= m; i += 4) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 4, panel, dp, dst + i * ldo, ldo);
-        for (; i < m; i++) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 1, panel, dp, dst + i * ldo, ldo);
+        for (; i + 4 <= m; i += 4) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 4, panel, 1, 1, dp, dst + i * ldo, ldo);
+        for (; i < m; i++) le_i8_panel_tile_avx2_(q + i * ldq, ldq, 1, panel, 1, 1, dp, dst + i * ldo, ldo);
     }
 }
 

@@ -28,18 +28,20 @@ static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) 
     return (int64_t)_mm512_reduce_add_epi32(acc) - 128 * (int64_t)_mm512_reduce_add_epi32(b_sum);
 }
 
-/* TQ queries x NP panels: each query's 4-byte group is broadcast (top bits flipped) and meets 16
-   rows x 4 bytes in one register, so the i32 lanes are finished row sums. */
+/* TQ queries x NP panels, `spread` panels apart: each query's 4-byte group is broadcast (top bits
+   flipped) and meets 16 rows x 4 bytes in one register, so the i32 lanes are finished row sums. */
 LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, const int TQ,
-                                                   const int8_t *panel, const int NP, size_t dp,
-                                                   const int32_t *x_sums, int32_t *out, size_t ldo) {
+                                                   const int8_t *panel, const int NP, size_t spread,
+                                                   size_t dp, const int32_t *x_sums, int32_t *out,
+                                                   size_t ldo) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
-    __m512i acc[12][2];
-    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
+    const size_t stride = spread * LE_I8_PANEL_ROWS * dp;
+    __m512i acc[12][LE_I8_STREAMS];
+    for (int t = 0; t < TQ; t++)
+        for (int k = 0; k < NP; k++) acc[t][k] = _mm512_setzero_si512();
     for (size_t g = 0; g < dp / 4; g++) {
-        __m512i x[2];
-        for (int k = 0; k < NP; k++) x[k] = _mm512_loadu_si512(panel + k * panel_bytes + 64 * g);
+        __m512i x[LE_I8_STREAMS];
+        for (int k = 0; k < NP; k++) x[k] = _mm512_loadu_si512(panel + k * stride + 64 * g);
         for (int t = 0; t < TQ; t++) {
             int32_t word;
             memcpy(&word, q + t * ldq + 4 * g, 4);
@@ -48,64 +50,39 @@ LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, 
         }
     }
     for (int k = 0; k < NP; k++) {
-        __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums + k * LE_I8_PANEL_ROWS), 7);
+        const size_t at = k * spread * LE_I8_PANEL_ROWS;
+        __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums + at), 7);
         for (int t = 0; t < TQ; t++)
-            _mm512_storeu_si512(out + t * ldo + k * LE_I8_PANEL_ROWS, _mm512_sub_epi32(acc[t][k], offset));
+            _mm512_storeu_si512(out + t * ldo + at, _mm512_sub_epi32(acc[t][k], offset));
     }
 }
 
-/* One query against one panel: four accumulators over the 4-byte groups hide vpdpbusd's
-   latency, which a single chain of a lone query would expose (unrolled by hand: indexing an
-   accumulator array by g % 4 puts it in memory). */
-LE_ALWAYS_INLINE __m512i le_i8_group_avx512vnni_(__m512i acc, const int8_t *q, const int8_t *panel,
-                                                 size_t g) {
-    int32_t word;
-    memcpy(&word, q + 4 * g, 4);
-    __m512i qb = _mm512_xor_si512(_mm512_set1_epi32(word), _mm512_set1_epi8((char)0x80));
-    return _mm512_dpbusd_epi32(acc, qb, _mm512_loadu_si512(panel + 64 * g));
-}
-
-LE_ALWAYS_INLINE void le_i8_panel_one_avx512vnni_(const int8_t *q, const int8_t *panel, size_t dp,
-                                                  const int32_t *x_sums, int32_t *out) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    const size_t groups = dp / 4;
-    size_t g = 0;
-    for (; g + 4 <= groups; g += 4) {
-        a0 = le_i8_group_avx512vnni_(a0, q, panel, g);
-        a1 = le_i8_group_avx512vnni_(a1, q, panel, g + 1);
-        a2 = le_i8_group_avx512vnni_(a2, q, panel, g + 2);
-        a3 = le_i8_group_avx512vnni_(a3, q, panel, g + 3);
-    }
-    for (; g < groups; g++) a0 = le_i8_group_avx512vnni_(a0, q, panel, g);
-    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
-    __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(x_sums), 7);
-    _mm512_storeu_si512(out, _mm512_sub_epi32(sum, offset));
-}
-
-/* All queries against NP panels, in tiles of 12, then 4, then 1 query. */
+/* All queries against NP adjacent panels, in tiles of 12, then 4, then 1 query. */
 LE_ALWAYS_INLINE void le_i8_panels_avx512vnni_(const int8_t *q, size_t ldq, size_t m, const int8_t *panel,
                                                const int NP, size_t dp, const int32_t *x_sums, int32_t *out,
                                                size_t ldo) {
     size_t i = 0;
     for (; i + 12 <= m; i += 12)
-        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 12, panel, NP, dp, x_sums, out + i * ldo, ldo);
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 12, panel, NP, 1, dp, x_sums, out + i * ldo, ldo);
     for (; i + 4 <= m; i += 4)
-        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 4, panel, NP, dp, x_sums, out + i * ldo, ldo);
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 4, panel, NP, 1, dp, x_sums, out + i * ldo, ldo);
     for (; i < m; i++)
-        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 1, panel, NP, dp, x_sums, out + i * ldo, ldo);
+        le_i8_panel_tile_avx512vnni_(q + i * ldq, ldq, 1, panel, NP, 1, dp, x_sums, out + i * ldo, ldo);
 }
 
 static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, const int8_t *panels,
                                         size_t n_panels, size_t dp, const int32_t *x_sums,
                                         int32_t *out, size_t ldo) {
     const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
-    if (m == 1) { /* panels in memory order: one sequential stream, as the prefetchers like it */
-        for (size_t p = 0; p < n_panels; p++)
-            le_i8_panel_one_avx512vnni_(q, panels + p * panel_bytes, dp, x_sums + p * LE_I8_PANEL_ROWS,
-                                        out + p * LE_I8_PANEL_ROWS);
-        return;
+    size_t p = 0;
+    if (m == 1) { /* see LE_I8_STREAMS; one accumulator per stream also hides vpdpbusd's latency */
+        const size_t spread = n_panels / LE_I8_STREAMS;
+        for (; p < spread; p++)
+            le_i8_panel_tile_avx512vnni_(q, ldq, 1, panels + p * panel_bytes, LE_I8_STREAMS, spread, dp,
+                                         x_sums + p * LE_I8_PANEL_ROWS, out + p * LE_I8_PANEL_ROWS, ldo);
+        p = spread * LE_I8_STREAMS;
     }
-    for (size_t p = 0; p < n_panels; p += 2) {
+    for (; p < n_panels; p += 2) {
         const int8_t *panel = panels + p * panel_bytes;
         const int32_t *sums = x_sums + p * LE_I8_PANEL_ROWS;
         int32_t *dst = out + p * LE_I8_PANEL_ROWS;

@@ -13,6 +13,13 @@ static inline float le_bf16_to_f32_(uint16_t bits) {
     return value;
 }
 
+/* One query against many int8 panels walks LE_I8_STREAMS of them at once, one from each part of
+   the range cut in LE_I8_STREAMS: a single sequential stream leaves the hardware prefetchers too few
+   requests in flight for a kernel with this much work per byte. Zen 3, one thread, one query
+   against 100k x 768 int8 rows: 1.2-1.3x the time of a one-stream read of the same bytes with one
+   stream, 0.75-0.8x with four (tests/c microbenchmark-style runs; benchmarks/bench_quant.py). */
+#define LE_I8_STREAMS 4
+
 /* One query against n rows through an ISA's pair kernel (memory-bound: the query stays in L1 and
    the rows stream past once, in order). */
 #define LE_DEFINE_QUANT_ROWS(isa)                                                                    \
