@@ -188,6 +188,13 @@ static void check_batch(const char *tier, const le_kernel_table_t *dense, const 
    within the f32 tolerance of a double oracle; the int8 panel layout against plain row dots. */
 static int8_t random_i8(void) { return (int8_t)((int)(uniform() * 127.0f)); }
 
+static uint16_t random_bf16(void) { /* a uniform float, truncated */
+    float f = uniform();
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    return (uint16_t)(bits >> 16);
+}
+
 static void check_quant(const char *tier, const le_kernel_table_t *t) {
     const le_kernel_table_t *ref = &le_quant_scalar;
     for (size_t li = 0; li < N_LENGTHS; li++) {
@@ -238,6 +245,24 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
         int ok = 1;
         for (int j = 0; j < ROWS; j++) ok &= out[j] == ref->hamming_b1(q, x + j * WIDTH, WIDTH - 2);
         CHECK(ok, "%s hamming_b1_rows", tier);
+    }
+    /* bf16 rows: each score bit-identical to the tier's pair kernel, wherever the row falls among
+       the streams (so scores do not depend on how a call is cut into blocks or threads) */
+    if (t->dot_bf16_rows) {
+        static const size_t counts[] = {1, 3, 4, 5, 9, 17}, dims[] = {1, 15, 16, 31, 33, 64, 65, 768};
+        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+            for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+                size_t n = counts[ci], d = dims[di], ldx = d + 3;
+                uint16_t *hq = malloc(d * 2), *hx = malloc(n * ldx * 2);
+                float *got = malloc(n * sizeof(float));
+                for (size_t i = 0; i < d; i++) hq[i] = random_bf16();
+                for (size_t i = 0; i < n * ldx; i++) hx[i] = random_bf16();
+                t->dot_bf16_rows(hq, hx, ldx, n, d, got);
+                int ok = 1;
+                for (size_t j = 0; j < n; j++) ok &= got[j] == t->dot_bf16(hq, hx + j * ldx, d);
+                CHECK(ok, "%s dot_bf16_rows rows=%zu d=%zu", tier, n, d);
+                free(hq), free(hx), free(got);
+            }
     }
     /* int8 panels: m queries x rows laid out in panels, against plain row dots */
     if (t->dot_i8_panels) {

@@ -47,11 +47,11 @@ static int64_t le_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
 LE_ALWAYS_INLINE void le_i8_panel_tile_avx2_(const int8_t *q, size_t ldq, const int TQ, const int8_t *panel,
                                              const int NP, size_t spread, size_t dp, int32_t *out, size_t ldo) {
     const size_t stride = spread * LE_I8_PANEL_ROWS * dp;
-    __m256i acc[4][LE_I8_STREAMS][2];
+    __m256i acc[4][LE_STREAMS][2];
     for (int t = 0; t < TQ; t++)
         for (int k = 0; k < NP; k++) acc[t][k][0] = acc[t][k][1] = _mm256_setzero_si256();
     for (size_t g = 0; g < dp / 4; g++) {
-        __m256i x[LE_I8_STREAMS][2];
+        __m256i x[LE_STREAMS][2];
         for (int k = 0; k < NP; k++) {
             x[k][0] = _mm256_loadu_si256((const __m256i *)(panel + k * stride + 64 * g));
             x[k][1] = _mm256_loadu_si256((const __m256i *)(panel + k * stride + 64 * g + 32));
@@ -80,12 +80,12 @@ static void le_dot_i8_panels_avx2(const int8_t *q, size_t ldq, size_t m, const i
     (void)x_sums;
     const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
     size_t p = 0;
-    if (m == 1) { /* see LE_I8_STREAMS */
-        const size_t spread = n_panels / LE_I8_STREAMS;
+    if (m == 1) { /* see LE_STREAMS */
+        const size_t spread = n_panels / LE_STREAMS;
         for (; p < spread; p++)
-            le_i8_panel_tile_avx2_(q, ldq, 1, panels + p * panel_bytes, LE_I8_STREAMS, spread, dp,
+            le_i8_panel_tile_avx2_(q, ldq, 1, panels + p * panel_bytes, LE_STREAMS, spread, dp,
                                    out + p * LE_I8_PANEL_ROWS, ldo);
-        p = spread * LE_I8_STREAMS;
+        p = spread * LE_STREAMS;
     }
     for (; p < n_panels; p++) {
         const int8_t *panel = panels + p * panel_bytes;
@@ -143,30 +143,43 @@ LE_ALWAYS_INLINE __m256 le_bf16_high_avx2_(__m256i v) {
     return _mm256_castsi256_ps(_mm256_unpackhi_epi16(_mm256_setzero_si256(), v));
 }
 
-static float le_dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+/* NR rows (see LE_DEFINE_BF16_ROWS_STREAMED), each with four accumulators */
+LE_ALWAYS_INLINE void le_dot_bf16_tile_avx2_(const uint16_t *q, const uint16_t *x, size_t spread, const int NR,
+                                             size_t n, float *out, size_t out_spread) {
+    __m256 acc[LE_STREAMS][4];
+    for (int r = 0; r < NR; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), b0 = _mm256_loadu_si256((const __m256i *)(b + i));
-        __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + i + 16)), b1 = _mm256_loadu_si256((const __m256i *)(b + i + 16));
-        acc0 = _mm256_fmadd_ps(le_bf16_low_avx2_(a0), le_bf16_low_avx2_(b0), acc0);
-        acc1 = _mm256_fmadd_ps(le_bf16_high_avx2_(a0), le_bf16_high_avx2_(b0), acc1);
-        acc2 = _mm256_fmadd_ps(le_bf16_low_avx2_(a1), le_bf16_low_avx2_(b1), acc2);
-        acc3 = _mm256_fmadd_ps(le_bf16_high_avx2_(a1), le_bf16_high_avx2_(b1), acc3);
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)(q + i)), q1 = _mm256_loadu_si256((const __m256i *)(q + i + 16));
+        for (int r = 0; r < NR; r++) {
+            const uint16_t *row = x + r * spread;
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(row + i));
+            __m256i x1 = _mm256_loadu_si256((const __m256i *)(row + i + 16));
+            acc[r][0] = _mm256_fmadd_ps(le_bf16_low_avx2_(q0), le_bf16_low_avx2_(x0), acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(le_bf16_high_avx2_(q0), le_bf16_high_avx2_(x0), acc[r][1]);
+            acc[r][2] = _mm256_fmadd_ps(le_bf16_low_avx2_(q1), le_bf16_low_avx2_(x1), acc[r][2]);
+            acc[r][3] = _mm256_fmadd_ps(le_bf16_high_avx2_(q1), le_bf16_high_avx2_(x1), acc[r][3]);
+        }
     }
     for (; i + 16 <= n; i += 16) {
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), b0 = _mm256_loadu_si256((const __m256i *)(b + i));
-        acc0 = _mm256_fmadd_ps(le_bf16_low_avx2_(a0), le_bf16_low_avx2_(b0), acc0);
-        acc1 = _mm256_fmadd_ps(le_bf16_high_avx2_(a0), le_bf16_high_avx2_(b0), acc1);
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)(q + i));
+        for (int r = 0; r < NR; r++) {
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + r * spread + i));
+            acc[r][0] = _mm256_fmadd_ps(le_bf16_low_avx2_(q0), le_bf16_low_avx2_(x0), acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(le_bf16_high_avx2_(q0), le_bf16_high_avx2_(x0), acc[r][1]);
+        }
     }
-    float sum = le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-    for (; i < n; i++) sum += le_bf16_to_f32_(a[i]) * le_bf16_to_f32_(b[i]);
-    return sum;
+    for (int r = 0; r < NR; r++) {
+        const uint16_t *row = x + r * spread;
+        float sum = le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]),
+                                                      _mm256_add_ps(acc[r][2], acc[r][3])));
+        for (size_t k = i; k < n; k++) sum += le_bf16_to_f32_(q[k]) * le_bf16_to_f32_(row[k]);
+        out[r * out_spread] = sum;
+    }
 }
 
 LE_DEFINE_QUANT_ROWS(avx2)
-LE_DEFINE_BF16_ROWS(avx2)
+LE_DEFINE_BF16_ROWS_STREAMED(avx2)
 
 LE_TARGET_END
 

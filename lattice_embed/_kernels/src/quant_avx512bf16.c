@@ -18,21 +18,29 @@ LE_ALWAYS_INLINE __m512 le_dpbf16_(__m512 acc, __m512i a, __m512i b) {
     return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
 }
 
-static float le_dot_bf16_avx512bf16(const uint16_t *a, const uint16_t *b, size_t n) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+/* NR rows (see LE_DEFINE_BF16_ROWS_STREAMED), each with two accumulators */
+LE_ALWAYS_INLINE void le_dot_bf16_tile_avx512bf16_(const uint16_t *q, const uint16_t *x, size_t spread,
+                                                   const int NR, size_t n, float *out, size_t out_spread) {
+    __m512 acc[LE_STREAMS][2];
+    for (int r = 0; r < NR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        acc0 = le_dpbf16_(acc0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
-        acc1 = le_dpbf16_(acc1, _mm512_loadu_si512(a + i + 32), _mm512_loadu_si512(b + i + 32));
+        __m512i q0 = _mm512_loadu_si512(q + i), q1 = _mm512_loadu_si512(q + i + 32);
+        for (int r = 0; r < NR; r++) {
+            acc[r][0] = le_dpbf16_(acc[r][0], q0, _mm512_loadu_si512(x + r * spread + i));
+            acc[r][1] = le_dpbf16_(acc[r][1], q1, _mm512_loadu_si512(x + r * spread + i + 32));
+        }
     }
     for (; i < n; i += 32) {
         __mmask32 mask = le_word_mask_avx512_(n - i);
-        acc0 = le_dpbf16_(acc0, _mm512_maskz_loadu_epi16(mask, a + i), _mm512_maskz_loadu_epi16(mask, b + i));
+        __m512i q0 = _mm512_maskz_loadu_epi16(mask, q + i);
+        for (int r = 0; r < NR; r++)
+            acc[r][0] = le_dpbf16_(acc[r][0], q0, _mm512_maskz_loadu_epi16(mask, x + r * spread + i));
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (int r = 0; r < NR; r++) out[r * out_spread] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]));
 }
 
-LE_DEFINE_BF16_ROWS(avx512bf16)
+LE_DEFINE_BF16_ROWS_STREAMED(avx512bf16)
 
 LE_TARGET_END
 

@@ -36,11 +36,11 @@ LE_ALWAYS_INLINE void le_i8_panel_tile_avx512vnni_(const int8_t *q, size_t ldq, 
                                                    size_t ldo) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     const size_t stride = spread * LE_I8_PANEL_ROWS * dp;
-    __m512i acc[12][LE_I8_STREAMS];
+    __m512i acc[12][LE_STREAMS];
     for (int t = 0; t < TQ; t++)
         for (int k = 0; k < NP; k++) acc[t][k] = _mm512_setzero_si512();
     for (size_t g = 0; g < dp / 4; g++) {
-        __m512i x[LE_I8_STREAMS];
+        __m512i x[LE_STREAMS];
         for (int k = 0; k < NP; k++) x[k] = _mm512_loadu_si512(panel + k * stride + 64 * g);
         for (int t = 0; t < TQ; t++) {
             int32_t word;
@@ -75,12 +75,12 @@ static void le_dot_i8_panels_avx512vnni(const int8_t *q, size_t ldq, size_t m, c
                                         int32_t *out, size_t ldo) {
     const size_t panel_bytes = LE_I8_PANEL_ROWS * dp;
     size_t p = 0;
-    if (m == 1) { /* see LE_I8_STREAMS; one accumulator per stream also hides vpdpbusd's latency */
-        const size_t spread = n_panels / LE_I8_STREAMS;
+    if (m == 1) { /* see LE_STREAMS; one accumulator per stream also hides vpdpbusd's latency */
+        const size_t spread = n_panels / LE_STREAMS;
         for (; p < spread; p++)
-            le_i8_panel_tile_avx512vnni_(q, ldq, 1, panels + p * panel_bytes, LE_I8_STREAMS, spread, dp,
+            le_i8_panel_tile_avx512vnni_(q, ldq, 1, panels + p * panel_bytes, LE_STREAMS, spread, dp,
                                          x_sums + p * LE_I8_PANEL_ROWS, out + p * LE_I8_PANEL_ROWS, ldo);
-        p = spread * LE_I8_STREAMS;
+        p = spread * LE_STREAMS;
     }
     for (; p < n_panels; p += 2) {
         const int8_t *panel = panels + p * panel_bytes;

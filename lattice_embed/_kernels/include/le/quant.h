@@ -13,12 +13,12 @@ static inline float le_bf16_to_f32_(uint16_t bits) {
     return value;
 }
 
-/* One query against many int8 panels walks LE_I8_STREAMS of them at once, one from each part of
-   the range cut in LE_I8_STREAMS: a single sequential stream leaves the hardware prefetchers too few
-   requests in flight for a kernel with this much work per byte. Zen 3, one thread, one query
-   against 100k x 768 int8 rows: 1.2-1.3x the time of a one-stream read of the same bytes with one
-   stream, 0.75-0.8x with four (tests/c microbenchmark-style runs; benchmarks/bench_quant.py). */
-#define LE_I8_STREAMS 4
+/* One query against many rows (int8 panels, bf16 rows) walks LE_STREAMS of them at once, one from
+   each part of the range cut in LE_STREAMS: a single sequential stream leaves the hardware
+   prefetchers too few requests in flight for a kernel with this much work per byte. Zen 3, one
+   thread, one query against 100k x 768 int8 rows: 1.23x the time of a one-stream read of the
+   same bytes with one stream, 0.84-0.86x with four (paired runs). */
+#define LE_STREAMS 4
 
 /* One query against n rows through an ISA's pair kernel (memory-bound: the query stays in L1 and
    the rows stream past once, in order). */
@@ -31,6 +31,24 @@ static inline float le_bf16_to_f32_(uint16_t bits) {
                                          size_t nbytes, uint32_t *out) {                             \
         for (size_t j = 0; j < n; j++)                                                               \
             out[j] = (uint32_t)le_hamming_b1_##isa(q, x + j * ldx, nbytes);                          \
+    }
+
+/* bf16 rows through an ISA's tile le_dot_bf16_tile_<isa>_(q, x, spread, NR, d, out, out_spread):
+   NR rows `spread` elements apart, scores `out_spread` apart, each row summed exactly as a lone
+   row is (so a score does not depend on the rows it was grouped with, nor on the thread count). */
+#define LE_DEFINE_BF16_ROWS_STREAMED(isa)                                                            \
+    static float le_dot_bf16_##isa(const uint16_t *a, const uint16_t *b, size_t n) {                 \
+        float out;                                                                                   \
+        le_dot_bf16_tile_##isa##_(a, b, 0, 1, n, &out, 0);                                           \
+        return out;                                                                                  \
+    }                                                                                                \
+    static void le_dot_bf16_rows_##isa(const uint16_t *q, const uint16_t *x, size_t ldx, size_t n,   \
+                                       size_t d, float *out) {                                       \
+        const size_t spread = n / LE_STREAMS;                                                        \
+        for (size_t j = 0; j < spread; j++)                                                          \
+            le_dot_bf16_tile_##isa##_(q, x + j * ldx, spread * ldx, LE_STREAMS, d, out + j, spread); \
+        for (size_t j = spread * LE_STREAMS; j < n; j++)                                             \
+            le_dot_bf16_tile_##isa##_(q, x + j * ldx, 0, 1, d, out + j, 0);                          \
     }
 
 #define LE_DEFINE_BF16_ROWS(isa)                                                                     \
