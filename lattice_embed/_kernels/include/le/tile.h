@@ -81,7 +81,10 @@ LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *
  * accumulator row fewer keeps the norm accumulators in registers). Matrix tiles are the outer
  * loop: a tile's rows stay in L1 while the block's query tiles stream past from L2. One query
  * streams the matrix row after row through the ISA's pair kernels (le_<op>_f32_<isa>, defined in
- * dense_<isa>.c), the access order the hardware prefetchers follow best. */
+ * dense_<isa>.c), at the one-stream memory floor. (The quantized one-query kernels read four
+ * streams at once, see LE_STREAMS in le/quant.h; for f32 rows a Zen 3 microbenchmark of that
+ * walk ran at 0.75x of this one, not yet built here: each row would need the pair kernel's exact
+ * sums.) */
 #define LE_DECLARE_PAIRS(isa)                                                                        \
     float le_dot_f32_##isa(const float *a, const float *b, size_t n);                                \
     float le_dot_norm_f32_##isa(const float *a, const float *b, size_t n, float *b_norm2);           \
