@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "le/kernels.h"
+#include "le/quant.h"
 
 static const size_t LENGTHS[] = {0,  1,  2,  3,  7,   8,   9,   15,  16,  17,  31,  32,
                                  33, 63, 64, 65, 127, 128, 129, 384, 768, 1536, 1537};
@@ -216,13 +217,9 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
             ha = (uint16_t *)((char *)ha + (n / 2 + 1) * 4 - 2 * n), hb = (uint16_t *)((char *)hb + (n / 2 + 1) * 4 - 2 * n);
             double exact = 0, terms = 0;
             for (size_t i = 0; i < n; i++) {
-                float fa = uniform(), fb = uniform();
-                uint32_t ba, bb;
-                memcpy(&ba, &fa, 4), memcpy(&bb, &fb, 4);
-                ha[i] = (uint16_t)(ba >> 16), hb[i] = (uint16_t)(bb >> 16);
-                uint32_t wa = (uint32_t)ha[i] << 16, wb = (uint32_t)hb[i] << 16;
-                memcpy(&fa, &wa, 4), memcpy(&fb, &wb, 4);
-                exact += (double)fa * fb, terms += fabs((double)fa * fb);
+                ha[i] = random_bf16(), hb[i] = random_bf16();
+                double product = (double)le_bf16_to_f32_(ha[i]) * le_bf16_to_f32_(hb[i]);
+                exact += product, terms += fabs(product);
             }
             CHECK(close_to_sum(t->dot_bf16(ha, hb, n), exact, terms), "%s dot_bf16 n=%zu", tier, n);
         }
