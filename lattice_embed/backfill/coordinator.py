@@ -71,6 +71,30 @@ class BackfillCoordinator:
         switch at 80%, a 24-hour rollback window."""
         return cls(plan, BackfillConfig(), clock=clock)
 
+    @classmethod
+    def restore(
+        cls,
+        plan: MigrationPlan,
+        config: BackfillConfig,
+        state: MigrationState,
+        *,
+        started_at: float | None = None,
+        cutover_at: float | None = None,
+        clock: Clock = time.monotonic,
+    ) -> BackfillCoordinator:
+        """A coordinator standing at a stored `state` (see `MigrationController.restore`).
+
+        `backfilled_count` restarts at the state's processed count; `cutover_at` (a `clock`
+        reading) reopens the rollback window. Not in the original, which persists nothing.
+        """
+        coordinator = cls(plan, config, clock=clock)
+        coordinator._controller = MigrationController.restore(
+            plan, state, started_at=started_at, clock=clock
+        )
+        coordinator._backfilled_count = state.processed
+        coordinator._cutover_at = cutover_at
+        return coordinator
+
     def __repr__(self) -> str:
         return (
             f"BackfillCoordinator(plan_id={self.plan.id!r}, state={self.state!r}, "

@@ -56,6 +56,30 @@ class MigrationController:
         self._error_count = 0
         self._skip_reasons: list[SkipReason] = []
 
+    @classmethod
+    def restore(
+        cls,
+        plan: MigrationPlan,
+        state: MigrationState,
+        *,
+        started_at: float | None = None,
+        clock: Clock = time.monotonic,
+    ) -> MigrationController:
+        """A controller standing at `state` (e.g. `MigrationState.from_dict` of a stored one).
+
+        `started_at` is the `clock` reading at `start()` (None: now, unless Planned). Error
+        count and skip reasons start empty: whoever stored the state keeps those. Not in the
+        original, which persists nothing; the engine (`lattice_embed.engine`) keeps its
+        migrations in a store and drives each transition from the stored state.
+        """
+        if not isinstance(state, MigrationState):
+            raise TypeError(f"state must be a MigrationState, got {describe(state)}")
+        controller = cls(plan, clock=clock)
+        controller._state = state
+        if not isinstance(state, Planned):
+            controller._started_at = clock() if started_at is None else started_at
+        return controller
+
     def __repr__(self) -> str:
         return f"MigrationController(plan_id={self._plan.id!r}, state={self._state!r})"
 

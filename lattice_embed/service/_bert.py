@@ -34,10 +34,11 @@ from lattice_embed.simd import normalize
 from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
 
 from .errors import UnsupportedModelError
+from .folder import FolderSettings
 
 __all__ = [
-    "BertConfig", "BertEncoder", "blas_limiter", "check_bert_model", "check_threads",
-    "default_threads", "load_tensors", "read_folder",
+    "BertConfig", "BertEncoder", "FolderPipeline", "blas_limiter", "check_bert_model",
+    "check_threads", "default_threads", "load_tensors", "read_folder",
 ]
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -132,21 +133,43 @@ class BertConfig:
         )
 
 
-def read_folder(folder: Path, model: EmbeddingModel) -> tuple[BertConfig, int]:
-    """The folder's config, checked against the registry's width for `model`, and the token
-    limit: the least of the registry's, the position table's and sentence-transformers'
-    `max_seq_length` (256 for all-MiniLM-L6-v2, which the registry allows 512)."""
+@dataclass(frozen=True)
+class FolderPipeline:
+    """How one model folder turns text into a vector: its config, token limit, pooling and
+    whether it normalizes, with the folder's own settings (`FolderSettings`) honoured."""
+
+    config: BertConfig
+    max_tokens: int
+    pooling: Pooling
+    normalize: bool
+    settings: FolderSettings
+
+
+def read_folder(folder: Path, model: EmbeddingModel | None = None) -> FolderPipeline:
+    """The folder's config and pipeline.
+
+    The token limit is the least of the position table's, sentence-transformers'
+    `max_seq_length` (256 for all-MiniLM-L6-v2, which the registry allows 512) and, with a
+    registry `model`, the registry's. Pooling and normalization are the folder's own where it
+    declares them (`modules.json`, `1_Pooling/config.json`); where it does not, the registry
+    model's pooling and L2 normalization, or, for a bare folder, what sentence-transformers does
+    with one: mean pooling, not normalized. With `model`, the folder's width must be the
+    registry's.
+    """
     config = BertConfig.from_file(folder / "config.json")
-    if config.hidden_size != model.native_dimensions:
-        raise ValueError(f"{folder} holds a model with {config.hidden_size} dimensions; {model} "
-                         f"has {model.native_dimensions}")
-    limits = [model.max_input_tokens, config.max_tokens]
-    st_config = folder / "sentence_bert_config.json"
-    if st_config.is_file():
-        value = json.loads(st_config.read_text(encoding="utf-8")).get("max_seq_length")
-        if isinstance(value, int) and value > 0:
-            limits.append(value)
-    return config, min(limits)
+    settings = FolderSettings.read(folder)
+    limits = [config.max_tokens]
+    if model is not None:
+        if config.hidden_size != model.native_dimensions:
+            raise ValueError(f"{folder} holds a model with {config.hidden_size} dimensions; "
+                             f"{model} has {model.native_dimensions}")
+        limits.append(model.max_input_tokens)
+    if settings.max_seq_length is not None:
+        limits.append(settings.max_seq_length)
+    default_pooling = model.bert_pooling if model is not None else None
+    pooling = settings.pooling or default_pooling or Pooling.MEAN
+    normalize = settings.normalize if settings.normalize is not None else model is not None
+    return FolderPipeline(config, min(limits), pooling, normalize, settings)
 
 
 @dataclass(frozen=True)
@@ -324,8 +347,11 @@ class BertEncoder:
         sums /= np.asarray(lengths, np.float32)[:, None]
         return sums
 
-    def encode(self, token_ids: Sequence[Sequence[int]], pooling: Pooling) -> Array:
-        """L2-normalized `(n, hidden)` float32 embeddings of token-id sequences, in input order.
+    def encode(
+        self, token_ids: Sequence[Sequence[int]], pooling: Pooling, normalized: bool = True
+    ) -> Array:
+        """`(n, hidden)` float32 embeddings of token-id sequences, in input order, L2-normalized
+        unless `normalized` is False.
 
         Sequences must be non-empty and within `config.max_tokens` (the tokenizer truncates).
         """
@@ -352,7 +378,9 @@ class BertEncoder:
                 results = list(self._executor().map(run, parts))
         for idx, pooled in zip(parts, results):
             out[idx] = pooled
-        return normalize(out, out=out)  # type: ignore[no-any-return]
+        if normalized:
+            normalize(out, out=out)
+        return out
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:

@@ -19,20 +19,53 @@ from .base import BaseEmbeddingService, FloatArray, LoadOnce
 from .errors import ModelInitializationError
 from .model_files import HubPin, ResolvedModel, resolve_model_dir
 
-__all__ = ["NativeEmbeddingService"]
+__all__ = ["FolderModel", "NativeEmbeddingService"]
+
+
+class FolderModel:
+    """A BERT-family model folder, loaded: its tokenizer and forward pass, with the folder's own
+    pooling, normalization and token limit (`read_folder`).
+
+    `model`, when given, is the registry model the folder holds: its width is checked and its
+    token limit, pooling and normalization apply where the folder is silent. Without it the
+    folder stands alone, as sentence-transformers would load it. `encode` takes texts as they
+    are (any role prompt already prepended) and does not check the service limits.
+    """
+
+    def __init__(
+        self, folder: Path, model: EmbeddingModel | None = None, *, threads: int | None = None
+    ) -> None:
+        from ._tokenize import Tokenizer
+
+        self.folder = folder
+        self.pipeline = read_folder(folder, model)
+        self.encoder = BertEncoder(folder, threads=threads)
+        self.tokenizer = Tokenizer(folder / "tokenizer.json", self.pipeline.max_tokens)
+
+    @property
+    def dimensions(self) -> int:
+        return self.pipeline.config.hidden_size
+
+    def encode(self, texts: list[str]) -> FloatArray:
+        """Embed `texts`: float32 `(n, d)`, pooled and normalized as the folder says."""
+        pipeline = self.pipeline
+        ids = self.tokenizer.encode(texts)
+        return self.encoder.encode(ids, pipeline.pooling, pipeline.normalize)
+
+    def count(self, texts: list[str]) -> list[tuple[int, int]]:
+        """`(before_truncation, embedded)` tokens per text."""
+        return self.tokenizer.count(texts)
+
+    def close(self) -> None:
+        self.encoder.close()
 
 
 class _Loaded:
     """What one successful load produced."""
 
     def __init__(self, resolved: ResolvedModel, model: EmbeddingModel, threads: int | None):
-        from ._tokenize import Tokenizer
-
-        folder = resolved.path
         self.resolved = resolved
-        _, self.max_tokens = read_folder(folder, model)
-        self.encoder = BertEncoder(folder, threads=threads)
-        self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
+        self.folder = FolderModel(resolved.path, model, threads=threads)
 
 
 class NativeEmbeddingService(BaseEmbeddingService):
@@ -91,15 +124,12 @@ class NativeEmbeddingService(BaseEmbeddingService):
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
         # Always the native width: no BERT-family model takes an MRL output dimension
         # (ModelConfig refuses one), so there is nothing to truncate.
-        loaded = self._loaded()
-        pooling = config.model.bert_pooling
-        assert pooling is not None  # checked at construction
-        return loaded.encoder.encode(loaded.tokenizer.encode(texts), pooling)
+        return self._loaded().folder.encode(texts)
 
     def _token_counts(self, texts: list[str], config: ModelConfig) -> list[tuple[int, int]]:
-        return self._loaded().tokenizer.count(texts)
+        return self._loaded().folder.count(texts)
 
     def close(self) -> None:
         """Stop the encoder's worker threads; the service reloads nothing and stays usable."""
         if self._loaded.value is not None:
-            self._loaded.value.encoder.close()
+            self._loaded.value.folder.close()

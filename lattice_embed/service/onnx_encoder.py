@@ -3,7 +3,8 @@
 The graph is written node by node with the `onnx` helper API from the model folder's
 `config.json` and `model.safetensors` (BERT: BGE and MiniLM; XLM-RoBERTa: multilingual E5),
 so no exported `.onnx` file and no torch are needed. It computes the last hidden state;
-pooling (CLS or mean, per the registry) and normalization happen in numpy afterwards.
+pooling and normalization (the folder's own, else the registry's: `_bert.read_folder`) happen in
+numpy afterwards.
 
 The built graph is cached as a file, keyed by a SHA-256 over the builder version,
 `config.json` and the weights, under `$LATTICE_EMBED_ONNX_CACHE`, else
@@ -247,8 +248,9 @@ class _Session:
         from ._bert import read_folder
         from ._tokenize import Tokenizer
 
-        config, self.max_tokens = read_folder(folder, model)
-        self.pad_id = config.pad_token_id
+        self.pipeline = read_folder(folder, model)
+        self.max_tokens = self.pipeline.max_tokens
+        self.pad_id = self.pipeline.config.pad_token_id
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
 
         options = ort.SessionOptions()
@@ -263,7 +265,8 @@ class _Session:
         )
         self.folder = folder
 
-    def encode(self, token_ids: list[list[int]], pooling: Pooling) -> FloatArray:
+    def encode(self, token_ids: list[list[int]]) -> FloatArray:
+        pooling = self.pipeline.pooling
         order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
         hidden = self.session.get_outputs()[0].shape[-1]
         result = np.empty((len(token_ids), hidden), dtype=np.float32)
@@ -285,7 +288,8 @@ class _Session:
                 weights = mask[:, :, None].astype(np.float32)
                 pooled = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             result[chunk] = pooled
-        normalize(result, out=result)
+        if self.pipeline.normalize:
+            normalize(result, out=result)
         return result
 
 
@@ -346,10 +350,8 @@ class OnnxEmbeddingService(BaseEmbeddingService):
 
     def _encode(self, texts: list[str], config: ModelConfig) -> FloatArray:
         session = self._session()
-        pooling = config.model.bert_pooling
-        assert pooling is not None  # checked at construction
         try:
-            return session.encode(session.tokenizer.encode(texts), pooling)
+            return session.encode(session.tokenizer.encode(texts))
         except Exception as error:
             raise InferenceError(f"onnxruntime: {error}") from error
 

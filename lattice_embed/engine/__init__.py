@@ -1,0 +1,49 @@
+"""The migration engine: a stored corpus, searchable, whose embeddings move from one model to
+another without downtime, losing nothing and counting nothing twice.
+
+Built above the port (`lattice_embed.migration`, `lattice_embed.backfill`), which it drives and
+whose state it keeps; see `engine.Engine` for the API, `routing` for where reads and writes go,
+`runner` for the backfill, `gate` for the quality gate and `store` for the store protocol.
+"""
+
+from .engine import Engine, Hit, SearchResult, SpaceStatus, Status, WriteReport, open_store
+from .errors import (
+    EngineError,
+    MigrationConflictError,
+    ModelMismatchError,
+    RollbackRefusedError,
+    StoreError,
+)
+from .models import Encoder, EncoderFactory, NativeEncoder
+from .records import Event, GateConfig, GateReport, LabelledQuery, MigrationRecord, SpaceSpec
+from .routing import Routing
+from .runner import BackfillRunner, RunReport
+from .store import Store
+
+__all__ = [
+    "BackfillRunner",
+    "Encoder",
+    "EncoderFactory",
+    "Engine",
+    "EngineError",
+    "Event",
+    "GateConfig",
+    "GateReport",
+    "Hit",
+    "LabelledQuery",
+    "MigrationConflictError",
+    "MigrationRecord",
+    "ModelMismatchError",
+    "NativeEncoder",
+    "RollbackRefusedError",
+    "Routing",
+    "RunReport",
+    "SearchResult",
+    "SpaceSpec",
+    "SpaceStatus",
+    "Status",
+    "Store",
+    "StoreError",
+    "WriteReport",
+    "open_store",
+]
