@@ -141,12 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--repeat", type=_positive, default=20,
                       help="timed runs per case, the best is shown (default: 20)")
     demo.set_defaults(run=_demo)
+
+    from lattice_embed.engine.cli import add_commands
+
+    add_commands(commands, _positive)
     return parser
 
 
+def _command_name(args: argparse.Namespace) -> str:
+    words = [args.command] + [getattr(args, f"{args.command}_command", None) or ""]
+    return " ".join(filter(None, words))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. User errors (a bad model, store, input or state) print one line on
+    stderr and exit with status 2."""
+    from lattice_embed.engine.cli import CommandError
+    from lattice_embed.engine.errors import EngineError
+    from lattice_embed.migration import MigrationError
+    from lattice_embed.service.errors import EmbedError
+
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:  # `... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (CommandError, EngineError, EmbedError, MigrationError, ValueError, TypeError,
+            OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"lattice-embed {_command_name(args)}: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

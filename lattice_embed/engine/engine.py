@@ -53,7 +53,7 @@ from .records import (
     SpaceSpec,
     iso_time,
 )
-from .routing import Routing, port_state, reads_on_target, route, window_end
+from .routing import Routing, counts, port_state, reads_on_target, route, window_end
 from .space_index import SpaceIndex
 from .store import FloatMatrix, Store, Tx
 
@@ -460,7 +460,7 @@ class Engine:
         threshold: float = 1.0,
         rollback_window_secs: int = 86400,
         dual_write: bool = True,
-        gate: GateConfig = GateConfig(),
+        gate: GateConfig | None = None,
         labels: Sequence[LabelledQuery] = (),
         manual_cutover: bool = False,
         migration_id: str | None = None,
@@ -502,7 +502,7 @@ class Engine:
             record = MigrationRecord(
                 id=mid, source=active, target=spec.name, plan=port_plan.to_dict(),
                 config=config.to_dict(), state=Planned().to_dict(), created_at=iso_time(now),
-                plan_stamp=tx.stamp, gate=gate, labels=list(labels),
+                plan_stamp=tx.stamp, gate=gate or GateConfig(), labels=list(labels),
                 manual_cutover=manual_cutover)
             tx.save_migration(record)
             batches = -(-total // batch_size)
@@ -742,6 +742,7 @@ class Engine:
         if record is None:
             return base
         state = port_state(record)
+        processed, skipped, total = counts(record)
         config = BackfillConfig.from_dict(record.config)
         progress = self.coordinator(record).progress()
         end = window_end(record)
@@ -753,10 +754,9 @@ class Engine:
             migration_id=record.id,
             state=state.RUST_NAME,
             reason=getattr(state, "reason", None) or getattr(state, "error", None),
-            processed=state.processed,
-            skipped=state.skipped,
-            total=state.total if not isinstance(state, Completed) else
-            state.processed + state.skipped,
+            processed=processed,
+            skipped=skipped,
+            total=total,
             source_model=record.source,
             target_model=record.target,
             coverage=state.effective_coverage,

@@ -38,7 +38,7 @@ Embed = Callable[[list[str]], FloatMatrix]
 
 def _common(source: SpaceView, target: SpaceView) -> tuple[list[str], FloatMatrix, FloatMatrix]:
     """The documents in both spaces, in one order, with their vectors in each."""
-    seqs, src_rows, tgt_rows = np.intersect1d(source[0], target[0], return_indices=True)
+    _, src_rows, tgt_rows = np.intersect1d(source[0], target[0], return_indices=True)
     ids = [source[1][row] for row in src_rows.tolist()]
     return ids, source[2][src_rows], target[2][tgt_rows]
 

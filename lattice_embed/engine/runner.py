@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -158,7 +159,7 @@ class BackfillRunner:
 
             raise MigrationConflictError("no migration is open: plan one first "
                                          "(lattice-embed migrate plan --to MODEL)")
-        source, target = engine.views(record)
+        target = engine.views(record)[1]
         encoder = engine.encoder(target)  # refuses a model whose fingerprint differs
         state = port_state(record)
         if isinstance(state, Planned):
@@ -335,7 +336,7 @@ class BackfillRunner:
         failed: list[tuple[Document, SkipReason]] = []
         for doc in docs:
             try:
-                rows.append(self._retrying(lambda: encoder.embed_documents([doc.text]), 2))
+                rows.append(self._retrying(partial(encoder.embed_documents, [doc.text]), 2))
                 ok.append(doc)
             except _FATAL:
                 raise
