@@ -199,7 +199,12 @@ class BackfillRunner:
                     return record
                 self._sleep(self.poll_secs)
                 continue
-            record, outcome = self._batch(batch, record, target, encoder)
+            try:
+                record, outcome = self._batch(batch, record, target, encoder)
+            except BaseException:  # give the lease back, so that a rerun need not wait for it
+                with self.engine.store.transaction(write=True) as tx:
+                    tx.release_batch(batch.migration_id, batch.batch_no, self.owner)
+                raise
             if outcome == "catch_up":
                 self._catch_up(record, target, encoder, batch)
             elif outcome == "counted":
@@ -363,7 +368,7 @@ class BackfillRunner:
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(attempts),
-            wait=tenacity.wait_exponential_jitter(initial=self.backoff, max=self.max_backoff),
+            wait=tenacity.wait_random_exponential(multiplier=self.backoff, max=self.max_backoff),
             retry=tenacity.retry_if_not_exception_type(_FATAL + _PER_TEXT),
             before_sleep=count, sleep=self._sleep, reraise=True)
         return retrying(call)
@@ -371,7 +376,7 @@ class BackfillRunner:
     def _throttle(self, texts: int) -> None:
         if self.rate is None:
             return
-        now = time.monotonic()
+        now = self.engine.clock()
         start = max(now, self._next_slot)
         self._next_slot = start + texts / self.rate
         if start > now:
