@@ -46,3 +46,45 @@ def assert_counts_exact(engine: Engine) -> None:
     assert processed + skipped <= total
     if engine.status().state == "Completed":
         assert processed + skipped == total
+
+
+# Each logged transition: the states it may leave, and the state it reaches.
+TRANSITIONS = {
+    "started": ({"Planned"}, "InProgress"),
+    "paused": ({"InProgress"}, "Paused"),
+    "resumed": ({"Paused", "Failed"}, "InProgress"),
+    "failed": ({"InProgress"}, "Failed"),
+    "cancelled": ({"Planned", "InProgress", "Paused", "Failed"}, "Cancelled"),
+    "completed": ({"InProgress"}, "Completed"),
+}
+
+
+def assert_event_log_whole(engine: Engine) -> None:
+    """The log of the latest migration is a legal path of the port's state machine from its
+    planning to its stored state, with one event per cutover, rollback and finalize, ids
+    increasing, and counts that never go back."""
+    from lattice_embed.migration import MigrationState
+
+    record = engine.migration()
+    if record is None:
+        return
+    events = engine.events(record.id)
+    ids = [event.event_id for event in engine.events()]
+    assert ids == sorted(set(ids))
+    assert events[0].kind == "planned" and events[0].state == "planned"
+    state, done = "Planned", 0
+    for event in events:
+        logged = MigrationState.from_dict(event.state)
+        if event.kind in TRANSITIONS:
+            sources, reached = TRANSITIONS[event.kind]
+            assert state in sources and logged.RUST_NAME == reached, (state, event)
+            state = reached
+        else:
+            assert logged.RUST_NAME == state, (state, event)
+        assert logged.processed + logged.skipped >= done, event
+        done = logged.processed + logged.skipped
+    assert MigrationState.from_dict(record.state).RUST_NAME == state
+    kinds = [event.kind for event in events]
+    for kind, stamp in [("cutover", record.cutover_at), ("rolled_back", record.rolled_back_at),
+                        ("finalized", record.finalized_at)]:
+        assert kinds.count(kind) == (stamp is not None), (kind, kinds)
