@@ -90,7 +90,7 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     Scores of each query against every row of ``matrix`` (N, d): a 1-D query (d,) gives (N,)
     float32, a 2-D block (M, d) gives (M, N). ``metric`` is "dot" or "cosine" (similarities) or
     "l2sq", "l2", "l1" (distances). ``out``: a C-contiguous float32 array of the result's shape to
-    write into. ``threads``: None takes a thread per 4M multiply-adds of work, up to the cores
+    write into (one that overlaps an input gets the result through a temporary). ``threads``: None takes a thread per 4M multiply-adds of work, up to the cores
     (``LATTICE_EMBED_NUM_THREADS`` sets it instead); the result is identical whatever the thread
     count.
     """
@@ -101,7 +101,13 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     cdef size_t m = 1 if q.ndim == 1 else <size_t>q.shape[0]
     cdef size_t n = <size_t>x.shape[0]
     cdef tuple shape = _result_shape(q, m, n)
-    cdef cnp.ndarray result = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
+    cdef cnp.ndarray result, target = None
+    if out is None:
+        result = np.empty(shape, np.float32)
+    else:
+        result = _check_out(out, shape)
+        if _overlaps(result, q) or _overlaps(result, x):  # scores would overwrite their inputs
+            target, result = result, np.empty(shape, np.float32)
     cdef size_t workers = _threads(threads, m * n * d)
     cdef const float *pq = _data(q)
     cdef const float *px = _data(x)
@@ -111,6 +117,9 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
         status = le_similarity_f32(pq, m, px, n, d, kind, pout, workers)
     if status != 0:
         raise MemoryError("similarity: no memory for the per-thread scratch buffers")
+    if target is not None:
+        np.copyto(target, result)
+        return target
     return result
 
 
