@@ -36,9 +36,12 @@ CORES = _cores()
 
 
 cdef size_t _threads(object threads, size_t work) except 0:
+    """The threads a call runs on: `threads`, else LATTICE_EMBED_NUM_THREADS, else one per
+    PARALLEL_WORK multiply-adds; never more than the cores this process may run on (a kernel is
+    CPU-bound: more threads than cores only add thread starts, one per row at worst)."""
     if threads is None:
         if ENV_THREADS is not None:
-            return ENV_THREADS
+            return min(ENV_THREADS, CORES)
         # a thread per PARALLEL_WORK of work, up to the cores: small calls stay on one thread
         return max(1, min(CORES, work // PARALLEL_WORK))
     try:
@@ -47,7 +50,12 @@ cdef size_t _threads(object threads, size_t work) except 0:
         raise TypeError(f"threads must be an integer or None, got {type(threads).__name__}") from None
     if count < 1:
         raise ValueError(f"threads must be at least 1, got {count}")
-    return count
+    return min(count, CORES)
+
+
+def thread_count(threads, work):
+    """How many threads a call given `threads=` with `work` multiply-adds runs on."""
+    return _threads(threads, work)
 
 
 cdef le_metric_t _metric(object metric) except *:
@@ -145,7 +153,7 @@ def top_k(queries, matrix, k, metric="cosine", *, threads=None):
     cdef size_t d = _dims(q, x)
     cdef size_t m = 1 if q.ndim == 1 else <size_t>q.shape[0]
     cdef size_t n = <size_t>x.shape[0]
-    cdef size_t kk = min(<size_t>wanted, n)
+    cdef size_t kk = min(wanted, n)  # k may exceed size_t: compare as Python ints first
     cdef tuple shape = _result_shape(q, m, kk)
     cdef cnp.ndarray indices = np.empty(shape, np.int64)
     cdef cnp.ndarray scores = np.empty(shape, np.float32)

@@ -37,6 +37,8 @@ from lattice_embed._kernels._core import (
 )
 from lattice_embed.simd._runtime import ISA_NAMES, capabilities, show_runtime, use_isa
 from lattice_embed.simd.quantized import (
+    MAX_INT4_DIMS,
+    MAX_INT8_DIMS,
     BinaryVector,
     Int4Params,
     Int4Vector,
@@ -73,6 +75,8 @@ query_norm = norm
 
 __all__ = [
     "ISA_NAMES",
+    "MAX_INT4_DIMS",
+    "MAX_INT8_DIMS",
     "BinaryVector",
     "Int4Params",
     "Int4Vector",

@@ -28,6 +28,8 @@ from numpy.typing import ArrayLike, NDArray
 from lattice_embed._kernels import _core
 
 __all__ = [
+    "MAX_INT4_DIMS",
+    "MAX_INT8_DIMS",
     "BinaryVector",
     "Int4Params",
     "Int4Vector",
@@ -60,8 +62,36 @@ __all__ = [
 
 F32 = NDArray[np.float32]
 
-#: int8 dot products are summed in 32-bit lanes: exact up to this many dimensions.
-MAX_INT8_DIMS = 131_072
+#: The longest int8 and int4 vectors (dimensions): the kernels sum products in 32-bit lanes, and
+#: 127 * 127 * 131072 and 15 * 15 * 8388608 stay below 2**31. Longer ones are refused everywhere.
+MAX_INT8_DIMS: int = _core.I8_MAX_DIMS
+MAX_INT4_DIMS: int = _core.U4_MAX_DIMS
+
+
+def _check_limit(tier: str, dims: int) -> None:
+    limit = MAX_INT8_DIMS if tier == "int8" else MAX_INT4_DIMS
+    if dims > limit:
+        raise ValueError(f"{tier} vectors are limited to {limit} dimensions, got {dims}")
+
+
+def _frozen(values: ArrayLike, dtype: type[np.generic], name: str) -> NDArray[Any]:
+    """`values` as a read-only 1-D C-contiguous array of `dtype` that nothing else can write: a
+    fresh array is frozen in place, anyone else's is copied first."""
+    arr = np.asarray(values)
+    if arr.dtype != dtype or arr.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D {np.dtype(dtype).name} array, got {arr.dtype} "
+                        f"of shape {arr.shape}")
+    if arr.flags.writeable or not arr.flags.c_contiguous or arr.base is not None:
+        arr = np.array(arr, dtype, order="C")
+    arr.flags.writeable = False
+    return arr
+
+
+def _refuse_minus_128(data: NDArray[np.int8], name: str) -> None:
+    """-128 has no positive counterpart: the AVX2 sign trick would return the wrong product."""
+    low = np.flatnonzero(data.reshape(-1) == -128)
+    if low.size:
+        raise ValueError(f"{name}[{low[0]}] is -128: int8 values must be in [-127, 127]")
 
 
 class TierMismatchError(ValueError):
@@ -136,15 +166,26 @@ class QuantizationParams:
 
 @dataclass(frozen=True, eq=False)
 class QuantizedVector:
-    """An int8 vector: values in [-127, 127], its scale, and the norm of its finite source values."""
+    """An int8 vector: values in [-127, 127], its scale, and the norm of its finite source values.
+
+    At most `MAX_INT8_DIMS` values. `data` is read-only (a copy when the caller's array could
+    change), so a vector checked once stays valid.
+    """
 
     data: NDArray[np.int8]
     params: QuantizationParams
     norm: float
 
+    def __post_init__(self) -> None:
+        data = _frozen(self.data, np.int8, "QuantizedVector.data")
+        _check_limit("int8", len(data))
+        _refuse_minus_128(data, "QuantizedVector.data")
+        object.__setattr__(self, "data", data)
+
     @classmethod
     def from_f32(cls, values: ArrayLike) -> QuantizedVector:
         v = _as_f32(values, "values", 1)
+        _check_limit("int8", len(v))
         data, _, _, norm, _ = _quantize_one(v, "int8")
         return cls(data, QuantizationParams.from_vector(v), float(norm))
 
@@ -173,12 +214,9 @@ def dot_product_i8_raw(a: ArrayLike, b: ArrayLike) -> int:
     if va.ndim != 1 or vb.ndim != 1:
         raise ValueError("dot_product_i8_raw takes two 1-D int8 arrays")
     _check_dims("dot_product_i8_raw", len(va), len(vb))
-    for name, arr in (("a", va), ("b", vb)):
-        low = np.flatnonzero(arr == -128)
-        if low.size:
-            raise ValueError(f"{name}[{low[0]}] is -128: int8 values must be in [-127, 127]")
-    if len(va) > MAX_INT8_DIMS:
-        raise ValueError(f"int8 vectors are limited to {MAX_INT8_DIMS} dims, got {len(va)}")
+    _check_limit("int8", len(va))
+    _refuse_minus_128(va, "a")
+    _refuse_minus_128(vb, "b")
     return int(_core.dot_i8(va, vb))
 
 
@@ -215,9 +253,20 @@ class Int4Vector:
     params: Int4Params
     norm: float
 
+    def __post_init__(self) -> None:
+        data = _frozen(self.data, np.uint8, "Int4Vector.data")
+        if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims < 0:
+            raise ValueError(f"Int4Vector.dims must be a non-negative int, got {self.dims!r}")
+        _check_limit("int4", self.dims)
+        if len(data) != (self.dims + 1) // 2:
+            raise ValueError(f"{self.dims} int4 dimensions take {(self.dims + 1) // 2} bytes, "
+                             f"got {len(data)}")
+        object.__setattr__(self, "data", data)
+
     @classmethod
     def from_f32(cls, values: ArrayLike) -> Int4Vector:
         v = _as_f32(values, "values", 1)
+        _check_limit("int4", len(v))
         packed, scale, max_abs, norm, _ = _quantize_one(v, "int4")
         return cls(packed, len(v), Int4Params(float(scale), float(max_abs)), float(norm))
 
@@ -553,6 +602,12 @@ class QuantizedMatrix:
     _parts: tuple[Any, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.tier not in MATRIX_TIERS:
+            raise ValueError(f"unknown tier {self.tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+        if self.tier in ("int8", "int4"):
+            _check_limit(self.tier, self.dims)
+        if self.tier == "int8":
+            _refuse_minus_128(np.asarray(self.data, np.int8), "QuantizedMatrix.data")
         object.__setattr__(self, "_parts", (self.data, self.scale, self.max_abs, self.norm, self.sums))
 
     def __len__(self) -> int:
@@ -621,13 +676,15 @@ def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
         raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
     x = _as_f32(matrix, "matrix", 2)
     rows, dims = x.shape
-    if tier == "int8" and dims > MAX_INT8_DIMS:
-        raise ValueError(f"int8 rows are limited to {MAX_INT8_DIMS} dims, got {dims}")
+    if tier in ("int8", "int4"):
+        _check_limit(tier, dims)
     data, scale, max_abs, norm, sums = _quantize(x, tier)
     if tier == "int8":
         padded_rows = (rows + PANEL_ROWS - 1) // PANEL_ROWS * PANEL_ROWS
-        return QuantizedMatrix(tier, rows, dims, _to_panels(data), scale=scale, norm=norm,
-                               sums=_pad_rows(sums, padded_rows))
+        data, sums = _to_panels(data), _pad_rows(sums, padded_rows)
+    for part in (data, scale, max_abs, norm, sums):
+        if part is not None:  # ours alone: frozen, so what was checked stays true
+            part.flags.writeable = False
     return QuantizedMatrix(tier, rows, dims, data, scale=scale, max_abs=max_abs, norm=norm, sums=sums)
 
 
