@@ -157,3 +157,35 @@ def test_thread_count_from_the_environment() -> None:
                                 capture_output=True, text=True, check=False)
         assert failed.returncode != 0
         assert f"LATTICE_EMBED_NUM_THREADS must be a positive integer, got '{bad}'" in failed.stderr
+
+
+def test_use_isa_in_two_threads_restores_the_cap() -> None:
+    """Overlapping blocks in two threads: the second waits for the first, so each block runs at
+    its own tier and the cap ends where it started (it used to stay on scalar for good)."""
+    import threading
+
+    before = simd.capabilities()["active"]
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, str] = {}
+
+    def first() -> None:
+        with simd.use_isa("scalar"):
+            a_in.set()
+            b_in.wait(timeout=0.5)  # B is blocked entering: the wait just ends
+            seen["a"] = simd.capabilities()["active"]
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait()
+        with simd.use_isa(CPU_TIERS[-1]):
+            b_in.set()
+            a_out.wait(timeout=5)
+            seen["b"] = simd.capabilities()["active"]
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert seen == {"a": "scalar", "b": CPU_TIERS[-1]}
+    assert simd.capabilities()["active"] == before
