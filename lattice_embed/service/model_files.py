@@ -244,6 +244,7 @@ def resolve_model_dir(
         looked.append(f"package {package} ({where})")
 
     pin = hub if hub is not None else HUB_PINS.get(model)
+    hub_error: Exception | None = None
     if pin is None:
         looked.append("the Hugging Face hub (no pinned repository for this model)")
     else:
@@ -256,10 +257,12 @@ def resolve_model_dir(
             raise
         except Exception as error:  # huggingface_hub's many network and cache errors
             mode = "cache only, offline" if offline else "download"
+            detail = " ".join(str(error).split())  # its message, on one line
             looked.append(
                 f"the Hugging Face hub {pin.repo_id}@{pin.revision} ({mode}: "
-                f"{type(error).__name__})"
+                f"{type(error).__name__}: {detail or 'no message'})"
             )
+            hub_error = error
         else:
             missing = _missing(folder)
             if not missing:
@@ -272,4 +275,6 @@ def resolve_model_dir(
         if model in _PACKAGES
         else f"put {', '.join(MODEL_FILES)} in {cached}"
     )
-    raise ModelNotFoundError(f"model {model} not found; looked in:\n  - {places}\n({hint})")
+    raise ModelNotFoundError(
+        f"model {model} not found; looked in:\n  - {places}\n({hint})"
+    ) from hub_error

@@ -300,7 +300,7 @@ class OnnxEmbeddingService(BaseEmbeddingService):
     the graph in memory and writes nothing.
 
     The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
-    failed raises the same error again without retrying.
+    failed raises that error again for 30 seconds, then is retried (see `LoadOnce`).
     """
 
     name = "onnx-bert"

@@ -72,7 +72,7 @@ class SentenceTransformersService(BaseEmbeddingService):
     instead of the search (see the module docstring). device: torch device (default CPU).
 
     The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
-    failed raises the same error again without retrying.
+    failed raises that error again for 30 seconds, then is retried (see `LoadOnce`).
     """
 
     name = "sentence-transformers"

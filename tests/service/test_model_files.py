@@ -107,14 +107,14 @@ def test_a_missing_model_names_every_place_looked(tmp_path: Path) -> None:
     assert isinstance(caught.value, FileNotFoundError)
 
 
-def test_a_missing_model_fails_the_service_once(tmp_path: Path) -> None:
+def test_a_missing_model_fails_the_service_with_the_same_error(tmp_path: Path) -> None:
     require_module("huggingface_hub")
     service = NativeEmbeddingService(BGE)
     with pytest.raises(ModelNotFoundError) as first:
         service.embed(["x"])
     with pytest.raises(ModelNotFoundError) as second:
         service.ensure_loaded()
-    assert second.value is first.value
+    assert str(second.value) == str(first.value) and second.value.__cause__ is first.value
 
 
 @pytest.mark.parametrize(
@@ -171,3 +171,15 @@ def test_concurrent_callers_share_one_service(tiny: Path) -> None:
     for got, want in zip(results, expected):
         np.testing.assert_allclose(got, want, atol=1e-6)
     assert blas_threads() == before  # the one-thread hold is released after the last caller
+
+
+def test_a_hub_failure_keeps_its_message_and_cause(tmp_path: Path) -> None:
+    """Not only huggingface_hub's type name: what it said, and the error itself as the cause."""
+    require_module("huggingface_hub")
+    with pytest.raises(ModelNotFoundError) as caught:
+        resolve_model_dir(BGE)
+    cause = caught.value.__cause__
+    assert cause is not None and type(cause).__module__.startswith("huggingface_hub")
+    hub_line = next(line for line in str(caught.value).splitlines() if "Hugging Face hub" in line)
+    first_words = " ".join(str(cause).split())[:40]
+    assert f"{type(cause).__name__}: {first_words}" in hub_line
