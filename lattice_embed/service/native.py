@@ -14,7 +14,13 @@ import os
 from pathlib import Path
 
 from ..model import EmbeddingModel, ModelConfig
-from ._bert import BertEncoder, check_bert_model, check_threads, read_folder
+from ._bert import (
+    BertEncoder,
+    check_bert_model,
+    check_threads,
+    check_vocabulary,
+    read_folder,
+)
 from .base import BaseEmbeddingService, FloatArray, LoadOnce
 from .errors import ModelInitializationError
 from .model_files import HubPin, ResolvedModel, resolve_model_dir
@@ -33,6 +39,7 @@ class _Loaded:
         _, self.max_tokens = read_folder(folder, model)
         self.encoder = BertEncoder(folder, threads=threads)
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
+        check_vocabulary(folder, self.tokenizer.vocab_size)
 
 
 class NativeEmbeddingService(BaseEmbeddingService):
