@@ -117,6 +117,30 @@ static void check_table(const char *tier, const le_kernel_table_t *t) {
     CHECK(t->cosine_f32(zero, zero, 9) == 0.0f, "%s cosine of zeros", tier);
 }
 
+/* Absorption, the worst case of a float32 sum: one large term, then ones the accumulator holding
+   it rounds away. An accumulator of k terms loses (k - 1) 2^-24 of their magnitudes, so each
+   must add fewer than ~168 (tests/kernels/test_tolerances.py does the same through Python). */
+static void check_absorption(const char *tier, const le_kernel_table_t *dense,
+                             const le_kernel_table_t *batch) {
+    static const size_t ds[] = {384, 1536, 1537, 4096};
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        size_t d = ds[di], m = 7, n = 5;
+        float *q = guarded(m * d), *x = guarded(n * d), *out = guarded(m * n);
+        for (size_t i = 0; i < m * d; i++) q[i] = i % d ? 1.0f : 16777216.0f;
+        for (size_t i = 0; i < n * d; i++) x[i] = 1.0f;
+        double exact = 16777216.0 + (double)(d - 1);
+        if (dense && d <= 1537) /* the pair kernels: 16 to 64 accumulators */
+            CHECK(close_to_sum(dense->dot_f32(q, x, d), exact, exact), "%s dot_f32 absorption d=%zu",
+                  tier, d);
+        if (batch) { /* the tiles: a chunk of at most LE_TILE_CHUNK_STEPS steps per accumulator */
+            batch->dot_block_f32(q, d, m, x, d, n, d, out, n, NULL);
+            int ok = 1;
+            for (size_t i = 0; i < m * n; i++) ok &= close_to_sum(out[i], exact, exact);
+            CHECK(ok, "%s dot_block_f32 absorption d=%zu: %.1f, expected %.1f", tier, d, out[0], exact);
+        }
+    }
+}
+
 /* Batch kernels: every (m, n) edge of the tiles, several tails of d, with and without the fused
    row norms; row-wise pairs; batch4. Scores are checked against a double oracle per pair. */
 static void check_batch(const char *tier, const le_kernel_table_t *dense, const le_kernel_table_t *t) {
@@ -471,6 +495,7 @@ int main(void) {
         int before = failures;
         if (tiers[i].dense) check_table(name, tiers[i].dense);
         if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].dense || tiers[i].batch) check_absorption(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].quant) check_quant(name, tiers[i].quant);
         if (tiers[i].nn) check_nn(name, tiers[i].nn);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);

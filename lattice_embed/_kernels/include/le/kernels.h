@@ -8,9 +8,10 @@
  * (`le_<family>_<isa>`) holding the kernels it implements; dispatch.c layers the partial tables of
  * every tier the CPU can run, lowest first, so each kernel ends up with its best available tier.
  *
- * Numerics (all tiers): f32 inputs accumulate in f32 with several independent accumulators, so
- * tiers differ only in summation order; NaN propagates (never compiled with -ffast-math); tails
- * never read past the end of an input; kernels are re-entrant and keep no state.
+ * Numerics (all tiers): f32 inputs accumulate in f32 with several independent accumulators (the
+ * scalar tier, with no lanes to spread a sum over, in double), so tiers differ only in summation
+ * order and rounding; NaN propagates (never compiled with -ffast-math); tails never read past
+ * the end of an input; kernels are re-entrant and keep no state.
  */
 #ifndef LE_KERNELS_H
 #define LE_KERNELS_H
