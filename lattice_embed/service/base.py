@@ -218,12 +218,27 @@ def validate_texts(texts: Sequence[str]) -> list[str]:
     for index, text in enumerate(batch):
         if not isinstance(text, str):
             raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}")
+        if not text.isascii():
+            _check_encodable(text, index)
         # Most texts are far below the limit in characters; only encode the borderline ones.
         if len(text) * 4 > MAX_TEXT_BYTES:
-            length = len(text.encode("utf-8", "surrogatepass"))
+            length = len(text.encode("utf-8"))
             if length > MAX_TEXT_BYTES:
                 raise TextTooLongError(length, MAX_TEXT_BYTES, index)
     return batch
+
+
+def _check_encodable(text: str, index: int) -> None:
+    """A lone surrogate (half of a UTF-16 pair, e.g. from a bad decode with 'surrogateescape')
+    is not Unicode text: no tokenizer can take it (tokenizers raised a bare TypeError)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = text[error.start]
+        raise InvalidInputError(
+            f"texts[{index}] holds a lone surrogate U+{ord(char):04X} at character {error.start}; "
+            "it is not valid Unicode text (decode the input with errors='replace' first)"
+        ) from None
 
 
 def _check_one(text: str) -> str:

@@ -392,6 +392,19 @@ class QuantizationTier(enum.Enum):
 Stored = F32 | QuantizedVector | Int4Vector | BinaryVector
 
 
+def _tier(tier: object) -> QuantizationTier:
+    """A QuantizationTier, or one named by a string in any case ("int8", "BINARY")."""
+    if isinstance(tier, QuantizationTier):
+        return tier
+    if isinstance(tier, str):
+        try:
+            return QuantizationTier[tier.strip().upper()]
+        except KeyError:
+            names = ", ".join(member.name for member in QuantizationTier)
+            raise ValueError(f"unknown quantization tier {tier!r}; valid tiers: {names}") from None
+    raise TypeError(f"tier must be a QuantizationTier or its name, got {type(tier).__name__}")
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedData:
     """One vector at one tier: the original's `QuantizedData` (Full, Int8, Int4, Binary)."""
@@ -400,7 +413,9 @@ class QuantizedData:
     value: Stored
 
     @classmethod
-    def from_f32(cls, values: ArrayLike, tier: QuantizationTier) -> QuantizedData:
+    def from_f32(cls, values: ArrayLike, tier: QuantizationTier | str) -> QuantizedData:
+        """`values` at `tier` (a QuantizationTier, or its name in any case: "int8", "FULL")."""
+        tier = _tier(tier)
         v = _as_f32(values, "values", 1)
         if tier is QuantizationTier.FULL:
             return cls(tier, v.copy())
@@ -408,7 +423,9 @@ class QuantizedData:
             return cls(tier, QuantizedVector.from_f32(v))
         if tier is QuantizationTier.INT4:
             return cls(tier, Int4Vector.from_f32(v))
-        return cls(tier, BinaryVector.from_f32(v))
+        if tier is QuantizationTier.BINARY:
+            return cls(tier, BinaryVector.from_f32(v))
+        raise AssertionError(f"unhandled tier {tier}")  # every member is handled above
 
     def to_f32(self) -> F32:
         if isinstance(self.value, np.ndarray):
@@ -442,7 +459,7 @@ class PreparedQuery:
     data: QuantizedData
 
     @classmethod
-    def from_f32(cls, query: ArrayLike, tier: QuantizationTier) -> PreparedQuery:
+    def from_f32(cls, query: ArrayLike, tier: QuantizationTier | str) -> PreparedQuery:
         return cls(QuantizedData.from_f32(query, tier))
 
     @property
@@ -641,6 +658,8 @@ class QuantizedMatrix:
         if self.tier != "int8":
             raise TierMismatchError("int8_rows", QuantizationTier.INT8, _TIER_OF.get(self.tier, QuantizationTier.FULL))
         dp = self.data.shape[1] // PANEL_ROWS
+        if dp == 0:  # no dimensions: nothing to take out of the panels
+            return np.zeros((self.rows, self.dims), np.int8)
         panels = self.data.reshape(-1, dp // 4, PANEL_ROWS, 4).transpose(0, 2, 1, 3)
         return np.ascontiguousarray(panels.reshape(-1, dp)[: self.rows, : self.dims])
 

