@@ -119,9 +119,12 @@ def _quantize(x: F32, tier: str, threshold: float = 0.0) -> tuple[Any, ...]:
     """Rows of x (2-D) at `tier`: (data, scale, max_abs, norm, sums), None where unused.
 
     The original's rules: non-finite values count as 0; int8 scale = 127 / max|x| and int4 scale =
-    15 / (2 max|x|) over the finite values (1 when max|x| <= 1e-10); round to nearest, halves away
-    from zero; int8 clamped to [-127, 127], int4 to [0, 15] after adding max|x|; norms of the
-    finite values (bf16: of the rounded values); bf16 rounds to nearest, ties to even.
+    15 / (2 max|x|) over the finite values; round to nearest, halves away from zero; int8 clamped
+    to [-127, 127], int4 to [0, 15] after adding max|x|; norms of the finite values (bf16: of the
+    rounded values); bf16 rounds to nearest, ties to even. Not the original's: a row whose max|x|
+    is below 1e-30 (zero to float32) is stored as the zero vector (norm 0, int4 max_abs 0, scale
+    1), and above that the scale is 127 / max|x| however small (the original used 1 below 1e-10,
+    which turned int4 cosines of small vectors into garbage).
     """
     result: tuple[Any, ...] = _core.quantize_rows(tier, x, threshold)
     return result
@@ -221,19 +224,25 @@ def dot_product_i8_raw(a: ArrayLike, b: ArrayLike) -> int:
 
 
 def dot_product_i8(a: QuantizedVector, b: QuantizedVector) -> float:
-    """raw integer dot / (scale_a * scale_b): the dot product of the dequantized vectors."""
+    """raw integer dot / (scale_a * scale_b): the dot product of the dequantized vectors.
+
+    Divided in double and rounded to float32 once (the scales of two tiny vectors multiply past
+    float32's range)."""
     _check_dims("dot_product_i8", len(a), len(b))
     raw = _core.dot_i8(a.data, b.data)
-    return float(np.float32(raw) / (np.float32(a.params.scale) * np.float32(b.params.scale)))
+    return float(np.float32(raw / (a.params.scale * b.params.scale)))
 
 
 def cosine_similarity_i8(a: QuantizedVector, b: QuantizedVector) -> float:
-    """dot_product_i8 / (norm_a * norm_b) with the source norms; 0 when that is 0 or not finite."""
-    denominator = a.norm * b.norm
+    """dot_product_i8 / (norm_a * norm_b) with the source norms; 0 when that is 0 or not finite.
+
+    As raw / ((scale_a norm_a) (scale_b norm_b)) in double: each factor is between 127 and
+    127 sqrt(d) whatever the vector's magnitude, so a tiny vector scores as its rescaled self."""
+    _check_dims("cosine_similarity_i8", len(a), len(b))
+    denominator = (a.params.scale * a.norm) * (b.params.scale * b.norm)
     if denominator == 0 or not math.isfinite(denominator):
-        _check_dims("cosine_similarity_i8", len(a), len(b))
         return 0.0
-    return float(np.float32(dot_product_i8(a, b) / denominator))
+    return float(np.float32(_core.dot_i8(a.data, b.data) / denominator))
 
 
 @dataclass(frozen=True)
@@ -279,21 +288,26 @@ class Int4Vector:
     def nibble_sum(self) -> int:
         return int(_unpack_nibbles(self.data, self.dims).sum(dtype=np.int64))
 
-    def dot_product(self, other: Int4Vector) -> float:
-        """The dot product of the dequantized vectors, from integer sums corrected for the offset."""
-        _check_dims("Int4Vector.dot_product", self.dims, other.dims)
+    def _dot(self, other: Int4Vector, op: str) -> float:
+        """The corrected dot product in double (rounded to float32 only at the end)."""
+        _check_dims(op, self.dims, other.dims)
         raw = _core.dot_u4(self.data, other.data)
         sa, sb = self.params.scale, other.params.scale
         ma, mb = self.params.max_abs, other.params.max_abs
-        dot = raw / (sa * sb) - mb * self.nibble_sum / sa - ma * other.nibble_sum / sb + self.dims * ma * mb
-        return float(np.float32(dot))
+        return float(raw / (sa * sb) - mb * self.nibble_sum / sa - ma * other.nibble_sum / sb
+                     + self.dims * ma * mb)
+
+    def dot_product(self, other: Int4Vector) -> float:
+        """The dot product of the dequantized vectors, from integer sums corrected for the offset."""
+        return float(np.float32(self._dot(other, "Int4Vector.dot_product")))
 
     def cosine_similarity(self, other: Int4Vector) -> float:
+        """dot_product / (norm_a * norm_b), in double; 0 when that is 0 or not finite."""
+        dot = self._dot(other, "Int4Vector.cosine_similarity")
         denominator = self.norm * other.norm
         if denominator == 0 or not math.isfinite(denominator):
-            _check_dims("Int4Vector.cosine_similarity", self.dims, other.dims)
             return 0.0
-        return float(np.float32(self.dot_product(other) / denominator))
+        return float(np.float32(dot / denominator))
 
     def cosine_distance(self, other: Int4Vector) -> float:
         return 1.0 - self.cosine_similarity(other)
@@ -707,8 +721,23 @@ def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
     return QuantizedMatrix(tier, rows, dims, data, scale=scale, max_abs=max_abs, norm=norm, sums=sums)
 
 
-def _prepare_queries(queries: F32, tier: str) -> tuple[Any, ...]:
+def _power_of_two_scaled(rows: F32) -> F32:
+    """Each row times the power of two that brings its largest finite |value| into [1, 2):
+    exact (only a row's exponents change), so a cosine is unchanged, and the products of a tiny
+    query with a row stay clear of float32's subnormal range, which tiers treat differently
+    (AVX-512 BF16 flushes subnormals to zero, FMA keeps them). A row below 1e-30, which the
+    quantizer stores as the zero vector (cosine 0, as on the float32 path), is left as it is."""
+    finite = np.where(np.isfinite(rows), np.abs(rows), np.float32(0))
+    peak = finite.max(axis=1) if rows.shape[1] else np.zeros(len(rows), np.float32)
+    _, exponents = np.frexp(np.where(peak >= np.float32(1e-30), peak, np.float32(1)))
+    scaled: F32 = np.ldexp(rows, (1 - exponents)[:, None]).astype(np.float32)
+    return scaled
+
+
+def _prepare_queries(queries: F32, tier: str, metric: str) -> tuple[Any, ...]:
     """The float32 queries (M, d) in the matrix tier's query layout, as (data, scale, max_abs, norm, sums)."""
+    if tier == "bf16" and metric == "cosine":  # the other tiers' scales already do this
+        queries = _power_of_two_scaled(queries)
     data, scale, max_abs, norm, sums = _quantize(queries, tier)
     if tier == "int8":  # plain rows, padded like the panels' rows
         dp = (queries.shape[1] + 3) // 4 * 4
@@ -734,7 +763,7 @@ def search(
     q2 = _as_f32(q[None, :] if single else q, "queries", 2)
     if q2.shape[1] != matrix.dims:
         raise ValueError(f"dimension mismatch: queries have {q2.shape[1]} dims, matrix rows have {matrix.dims}")
-    prepared = _prepare_queries(q2, matrix.tier)
+    prepared = _prepare_queries(q2, matrix.tier, metric)
     result = _core.quant_search(matrix.tier, prepared, matrix._parts, matrix.rows, matrix.dims, metric, k, threads)
     if k is None:
         return result[0] if single else result
