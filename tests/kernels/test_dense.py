@@ -9,6 +9,7 @@ import pytest
 
 from lattice_embed import simd
 from tests import oracle
+from tests.conftest import python_command
 from tests.oracle import TAIL_LENGTHS, TOLERANCE
 
 
@@ -269,14 +270,13 @@ class TestNormalizeNeverWritesItsInput:
     def test_read_only_memmap_does_not_crash(self, tmp_path: object) -> None:
         """Writing through a read-only mapping is a SIGSEGV: run it where that cannot kill pytest."""
         import subprocess
-        import sys
         from pathlib import Path
 
         path = Path(str(tmp_path)) / "v.f32"
         np.float32([3, 4]).tofile(path)
         code = ("import numpy as np, lattice_embed.simd as s, sys; "
                 f"m = np.memmap(sys.argv[1], np.float32, mode='r'); print(list(s.normalize(m)))")
-        run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+        run = subprocess.run([*python_command(), "-c", code, str(path)], capture_output=True,
                              text=True, timeout=120, check=False)
         assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
         assert np.array_equal(np.fromfile(path, np.float32), [3, 4])
