@@ -82,7 +82,8 @@ cdef inline bint _is_private_copy(cnp.ndarray arr, object x):
 
 cdef inline bint _same_memory(cnp.ndarray a, cnp.ndarray b):
     """Both C-contiguous arrays span exactly the same bytes."""
-    return cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b) and cnp.PyArray_NBYTES(a) == cnp.PyArray_NBYTES(b)
+    return (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+            and cnp.PyArray_NBYTES(a) == cnp.PyArray_NBYTES(b))
 
 
 cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):

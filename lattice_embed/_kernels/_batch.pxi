@@ -98,8 +98,9 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     Scores of each query against every row of ``matrix`` (N, d): a 1-D query (d,) gives (N,)
     float32, a 2-D block (M, d) gives (M, N). ``metric`` is "dot" or "cosine" (similarities) or
     "l2sq", "l2", "l1" (distances). ``out``: a C-contiguous float32 array of the result's shape to
-    write into (one that overlaps an input gets the result through a temporary). ``threads``: None takes a thread per 4M multiply-adds of work, up to the cores
-    (``LATTICE_EMBED_NUM_THREADS`` sets it instead); the result is identical whatever the thread
+    write into (one that overlaps an input gets the result through a temporary). ``threads``:
+    None takes a thread per 4M multiply-adds of work, up to the cores (``LATTICE_EMBED_NUM_THREADS``
+    sets it instead); never more threads than cores. The result is identical whatever the thread
     count.
     """
     cdef cnp.ndarray q = _queries(queries)

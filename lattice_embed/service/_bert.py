@@ -302,7 +302,8 @@ def load_tensors(path: Path) -> Tensors:
     `LayerNorm.gamma`/`beta` names become `weight`/`bias`; BF16 is widened to float32.
     """
     header, start, length = read_header(path)
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=start) if length else np.zeros(0, np.uint8)
+    data = (np.memmap(path, dtype=np.uint8, mode="r", offset=start) if length
+            else np.zeros(0, np.uint8))
     tensors = Tensors(path)
     for key, info in header.items():
         if key == "__metadata__":

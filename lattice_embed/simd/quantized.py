@@ -298,7 +298,8 @@ class Int4Vector:
                      + self.dims * ma * mb)
 
     def dot_product(self, other: Int4Vector) -> float:
-        """The dot product of the dequantized vectors, from integer sums corrected for the offset."""
+        """The dot product of the dequantized vectors, from integer sums corrected for the
+        offset."""
         return float(np.float32(self._dot(other, "Int4Vector.dot_product")))
 
     def cosine_similarity(self, other: Int4Vector) -> float:

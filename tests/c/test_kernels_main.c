@@ -130,13 +130,14 @@ static void check_absorption(const char *tier, const le_kernel_table_t *dense,
         for (size_t i = 0; i < n * d; i++) x[i] = 1.0f;
         double exact = 16777216.0 + (double)(d - 1);
         if (dense && d <= 1537) /* the pair kernels: 16 to 64 accumulators */
-            CHECK(close_to_sum(dense->dot_f32(q, x, d), exact, exact), "%s dot_f32 absorption d=%zu",
-                  tier, d);
+            CHECK(close_to_sum(dense->dot_f32(q, x, d), exact, exact),
+                  "%s dot_f32 absorption d=%zu", tier, d);
         if (batch) { /* the tiles: a chunk of at most LE_TILE_CHUNK_STEPS steps per accumulator */
             batch->dot_block_f32(q, d, m, x, d, n, d, out, n, NULL);
             int ok = 1;
             for (size_t i = 0; i < m * n; i++) ok &= close_to_sum(out[i], exact, exact);
-            CHECK(ok, "%s dot_block_f32 absorption d=%zu: %.1f, expected %.1f", tier, d, out[0], exact);
+            CHECK(ok, "%s dot_block_f32 absorption d=%zu: %.1f, expected %.1f", tier, d, out[0],
+                  exact);
         }
     }
 }
@@ -235,7 +236,8 @@ static void check_quant_limits(const char *tier, const le_kernel_table_t *t) {
             CHECK(got == expect, "%s dot_i8 n=%zu (%d x %d): %lld, expected %lld", tier, n,
                   signs[s][0], signs[s][1], (long long)got, (long long)expect);
             got = t->dot_i8(a, b, 70000); /* where the VNNI horizontal sum used to wrap */
-            CHECK(got == expect / (int64_t)n * 70000, "%s dot_i8 n=70000: %lld", tier, (long long)got);
+            CHECK(got == expect / (int64_t)n * 70000, "%s dot_i8 n=70000: %lld", tier,
+                  (long long)got);
         }
         if (t->dot_i8_panels) { /* one panel of 16 rows of n values: rows alternate b and -b */
             int8_t *panel = malloc(LE_I8_PANEL_ROWS * n);
@@ -448,12 +450,13 @@ static void check_search_threads(void) {
             for (size_t ti = 0; ti < sizeof counts / sizeof counts[0]; ti++) {
                 le_similarity_f32(q, m, x, n, d, metric, many, counts[ti]);
                 le_top_k_f32(q, m, x, n, d, metric, k, idxn, topn, counts[ti]);
-                CHECK(memcmp(one, many, m * n * sizeof(float)) == 0, "similarity m=%zu n=%zu metric=%d "
-                      "threads=%zu differs from one thread", m, n, metric, counts[ti]);
+                CHECK(memcmp(one, many, m * n * sizeof(float)) == 0,
+                      "similarity m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n,
+                      metric, counts[ti]);
                 CHECK(memcmp(idx1, idxn, m * k * sizeof(int64_t)) == 0 &&
                           memcmp(top1, topn, m * k * sizeof(float)) == 0,
-                      "top_k m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n, metric,
-                      counts[ti]);
+                      "top_k m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n,
+                      metric, counts[ti]);
             }
         }
         free(q), free(x), free(one), free(many), free(top1), free(topn), free(idx1), free(idxn);
@@ -495,7 +498,8 @@ int main(void) {
         int before = failures;
         if (tiers[i].dense) check_table(name, tiers[i].dense);
         if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
-        if (tiers[i].dense || tiers[i].batch) check_absorption(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].dense || tiers[i].batch)
+            check_absorption(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].quant) check_quant(name, tiers[i].quant);
         if (tiers[i].nn) check_nn(name, tiers[i].nn);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);

@@ -268,7 +268,8 @@ class TestNormalizeNeverWritesItsInput:
         np.testing.assert_allclose(got, [0.6, 0.8], atol=1e-7)
 
     def test_read_only_memmap_does_not_crash(self, tmp_path: object) -> None:
-        """Writing through a read-only mapping is a SIGSEGV: run it where that cannot kill pytest."""
+        """Writing through a read-only mapping is a SIGSEGV: run it where that cannot kill
+        pytest."""
         import subprocess
         from pathlib import Path
 

@@ -148,11 +148,13 @@ def test_show_runtime_prints_versions_flags_and_tiers(capsys: pytest.CaptureFixt
 def test_thread_count_from_the_environment() -> None:
     code = "import json, lattice_embed.simd as s; print(json.dumps(s.capabilities()['threads']))"
     env = {k: v for k, v in os.environ.items() if k != "LATTICE_EMBED_ISA"}
-    result = subprocess.run([*python_command(), "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": "3"},
+    result = subprocess.run([*python_command(), "-c", code],
+                            env={**env, "LATTICE_EMBED_NUM_THREADS": "3"},
                             capture_output=True, text=True, check=True)
     assert json.loads(result.stdout)["env"] == 3
     for bad in ("0", "two", "-1"):
-        failed = subprocess.run([*python_command(), "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": bad},
+        failed = subprocess.run([*python_command(), "-c", code],
+                                env={**env, "LATTICE_EMBED_NUM_THREADS": bad},
                                 capture_output=True, text=True, check=False)
         assert failed.returncode != 0
         assert f"LATTICE_EMBED_NUM_THREADS must be a positive integer, got '{bad}'" in failed.stderr

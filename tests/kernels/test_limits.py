@@ -16,6 +16,7 @@ from lattice_embed.simd.quantized import MAX_INT4_DIMS, MAX_INT8_DIMS
 
 I8 = MAX_INT8_DIMS
 U4 = MAX_INT4_DIMS
+PARAMS = simd.QuantizationParams(1.0, 0, -127, 127)
 
 
 def test_the_limits_are_the_documented_ones() -> None:
@@ -62,7 +63,7 @@ class TestInt8AtTheLimit:
         with pytest.raises(ValueError, match=message):
             _core.dot_i8(np.ones(I8 + 1, np.int8), np.ones(I8 + 1, np.int8))
         with pytest.raises(ValueError, match=message):
-            simd.QuantizedVector(np.ones(I8 + 1, np.int8), simd.QuantizationParams(1.0, 0, 0, 1), 1.0)
+            simd.QuantizedVector(np.ones(I8 + 1, np.int8), PARAMS, 1.0)
         with pytest.raises(ValueError, match=message):
             simd.quantize(over[None, :], "int8")
         with pytest.raises(ValueError, match=message):
@@ -74,8 +75,9 @@ class TestMinus128:
     so it never reaches a kernel (the quantizers produce [-127, 127])."""
 
     def test_a_vector_holding_minus_128_is_refused(self) -> None:
-        with pytest.raises(ValueError, match=r"data\[0\] is -128: int8 values must be in \[-127, 127\]"):
-            simd.QuantizedVector(np.full(64, -128, np.int8), simd.QuantizationParams(1.0, 0, -128, 0), 1.0)
+        message = r"data\[0\] is -128: int8 values must be in \[-127, 127\]"
+        with pytest.raises(ValueError, match=message):
+            simd.QuantizedVector(np.full(64, -128, np.int8), PARAMS, 1.0)
 
     def test_data_cannot_be_changed_to_minus_128_later(self) -> None:
         v = simd.QuantizedVector.from_f32(np.ones(64, np.float32))
@@ -87,8 +89,7 @@ class TestMinus128:
         assert simd.dot_product_i8(w, w) == 64.0
 
     def test_same_answer_on_every_tier(self, isa: str) -> None:
-        v = simd.QuantizedVector(np.full(64, -127, np.int8), simd.QuantizationParams(1.0, 0, -127, 0),
-                                 float(127 * 8))
+        v = simd.QuantizedVector(np.full(64, -127, np.int8), PARAMS, float(127 * 8))
         assert simd.dot_product_i8(v, v) == 64 * 127 * 127
         assert simd.cosine_similarity_i8(v, v) == pytest.approx(1.0, abs=1e-6)
 
@@ -124,7 +125,8 @@ class TestInt4AtTheLimit:
         packed = np.zeros((U4 + 2) // 2, np.uint8)
         with pytest.raises(ValueError, match=message):
             simd.Int4Vector(packed, U4 + 1, simd.Int4Params(1.0, 1.0), 1.0)
-        with pytest.raises(ValueError, match=f"int4 vectors are limited to {U4} dimensions, got {U4 + 2}"):
+        message = f"int4 vectors are limited to {U4} dimensions, got {U4 + 2}"
+        with pytest.raises(ValueError, match=message):
             _core.dot_u4(packed, packed)
 
 
@@ -132,7 +134,8 @@ class TestLargestK:
     @pytest.mark.parametrize("k", [30, 31, 10**6, 2**64, 10**30])
     def test_k_at_and_past_the_rows(self, isa: str, k: int) -> None:
         rng = np.random.default_rng(1)
-        x, q = rng.standard_normal((30, 16)).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+        x = rng.standard_normal((30, 16)).astype(np.float32)
+        q = rng.standard_normal(16).astype(np.float32)
         exact = np.argsort(-simd.similarity(q, x, "dot"), kind="stable")
         idx, scores = simd.top_k(q, x, k, "dot")
         assert np.array_equal(idx, exact)

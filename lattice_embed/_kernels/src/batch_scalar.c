@@ -12,7 +12,9 @@ LE_ALWAYS_INLINE double le_step_dot_scalar_(double acc, double a, double b) { re
 LE_ALWAYS_INLINE double le_step_l2sq_scalar_(double acc, double a, double b) {
     return acc + (a - b) * (a - b);
 }
-LE_ALWAYS_INLINE double le_step_l1_scalar_(double acc, double a, double b) { return acc + fabs(a - b); }
+LE_ALWAYS_INLINE double le_step_l1_scalar_(double acc, double a, double b) {
+    return acc + fabs(a - b);
+}
 
 #define LE_LOAD_SCALAR(p) ((double)*(p))
 #define LE_TAIL_LOAD_SCALAR(p, rem) ((double)*(p)) /* one lane: there is never a tail */

@@ -35,7 +35,7 @@ static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) 
         acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(va, flip), vb);
         b_sum = _mm512_dpbusd_epi32(b_sum, ones, vb);
     }
-    /* a lane adds at most n / 16 products (a + 128) b of at most 255 * 127: exact to n = 1,000,000 */
+    /* a lane adds n / 16 products (a + 128) b of at most 255 * 127: exact to n = 1,000,000 */
     return le_hsum_i32x16_wide_(acc) - 128 * le_hsum_i32x16_wide_(b_sum);
 }
 

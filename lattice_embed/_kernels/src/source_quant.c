@@ -71,7 +71,8 @@ static void le_quant_begin_rows_(void *state, size_t r0, size_t count) {
 static double le_u4_dot_(const le_quant_source_t *src, int32_t raw, size_t i, size_t j) {
     const le_quant_rows_t *a = &src->q, *b = &src->x;
     double sa = a->scale[i], sb = b->scale[j], ma = a->max_abs[i], mb = b->max_abs[j];
-    return raw / (sa * sb) - mb * a->sums[i] / sa - ma * b->sums[j] / sb + (double)src->dims * ma * mb;
+    return raw / (sa * sb) - mb * a->sums[i] / sa - ma * b->sums[j] / sb +
+           (double)src->dims * ma * mb;
 }
 
 static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t nb, float *scores, int first) {
@@ -97,8 +98,10 @@ static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t
         for (size_t i = 0; i < mb; i++) {
             le_dot_u4_rows(q + i * src->q.stride, x + r0 * src->x.stride, src->x.stride, nb, src->row_bytes, st->raw);
             const double fq = src->q_factor[qi + i];
-            for (size_t j = 0; j < nb; j++)
-                scores[i * nb + j] = (float)(le_u4_dot_(src, st->raw[j], qi + i, r0 + j) * fq * st->x_factor[j]);
+            for (size_t j = 0; j < nb; j++) {
+                const double dot = le_u4_dot_(src, st->raw[j], qi + i, r0 + j);
+                scores[i * nb + j] = (float)(dot * fq * st->x_factor[j]);
+            }
         }
         break;
     case LE_STORE_B1: {
@@ -119,7 +122,8 @@ static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t
                              src->x.stride / sizeof(uint16_t), nb, src->dims, row);
             const double fq = src->q_factor[qi + i];
             if (src->metric == LE_METRIC_COSINE)
-                for (size_t j = 0; j < nb; j++) row[j] = (float)((double)row[j] * fq * st->x_factor[j]);
+                for (size_t j = 0; j < nb; j++)
+                    row[j] = (float)((double)row[j] * fq * st->x_factor[j]);
         }
         break;
     }
