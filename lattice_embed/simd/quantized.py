@@ -89,9 +89,10 @@ def _frozen(values: ArrayLike, dtype: type[np.generic], name: str) -> NDArray[An
 
 def _refuse_minus_128(data: NDArray[np.int8], name: str) -> None:
     """-128 has no positive counterpart: the AVX2 sign trick would return the wrong product."""
-    low = np.flatnonzero(data.reshape(-1) == -128)
-    if low.size:
-        raise ValueError(f"{name}[{low[0]}] is -128: int8 values must be in [-127, 127]")
+    flat = data.reshape(-1)
+    if flat.size and flat.min() == -128:  # one pass, no temporary as large as a matrix
+        raise ValueError(f"{name}[{int(np.argmin(flat))}] is -128: int8 values must be in "
+                         "[-127, 127]")
 
 
 class TierMismatchError(ValueError):
