@@ -8,7 +8,10 @@ can exchange plans, states and configs. The rules mirrored here:
   (`{"in_progress": {...}}`, `{"invalid_encoding": "latin1"}`);
 - unknown object keys are ignored (no `deny_unknown_fields` in the crate);
 - an absent `Option` field reads as `None`; `usize` is a non-negative integer below 2**64;
-  an `f64` accepts any JSON number; a non-finite `f64` is written as `null`, as serde_json does.
+  an `f64` accepts any finite JSON number; a non-finite `f64` is written as `null`, as serde_json
+  does. Reading refuses NaN and infinities (Python's json reads them from `NaN`, `Infinity` and
+  out-of-range numbers such as `1e400`; serde_json refuses them): they could not be written back
+  (an `eta_secs` of -inf would come back as `None`).
 
 Reading raises `TypeError` when a value has the wrong JSON type and `ValueError` when it has
 the right type but a wrong value (missing field, unknown variant, out of range). Every
@@ -140,17 +143,28 @@ def read_usize(
     return check_usize(field(obj, name, where), f"{where}.{name}")
 
 
+def read_finite_f64(value: object, where: str) -> float:
+    """A JSON number as a float: `check_f64`, and refused when NaN or infinite (serde_json cannot
+    read those, and writes them as `null`)."""
+    number = check_f64(value, where)
+    if not math.isfinite(number):
+        raise ValueError(
+            f"{where} must be a finite number, got {number} (JSON has no NaN or infinity)"
+        )
+    return number
+
+
 def read_f64(
     obj: Mapping[str, object], name: str, where: str, *, default: float | None = None
 ) -> float:
     if name not in obj and default is not None:
         return default
-    return check_f64(field(obj, name, where), f"{where}.{name}")
+    return read_finite_f64(field(obj, name, where), f"{where}.{name}")
 
 
 def read_optional_f64(obj: Mapping[str, object], name: str, where: str) -> float | None:
     value = obj.get(name)
-    return None if value is None else check_f64(value, f"{where}.{name}")
+    return None if value is None else read_finite_f64(value, f"{where}.{name}")
 
 
 def read_str(obj: Mapping[str, object], name: str, where: str) -> str:

@@ -11,10 +11,12 @@ F64 = NDArray[np.float64]
 TAIL_LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 384, 768,
                 1536, 1537]
 
-#: f32 kernels sum in float32 with several accumulators. A sum of terms t_i is accepted when
-#: |got - exact| <= F32_SUM_RTOL * sum |t_i| (bounds error by the size of what was added, not by
-#: the result, which cancellation can make arbitrarily small). Results in [-1, 1] or unit vectors
-#: use the absolute bounds.
+#: f32 kernels sum in float32 with several accumulators (the scalar tier in double). A sum of
+#: terms t_i is accepted when |got - exact| <= F32_SUM_RTOL * sum |t_i| (bounds error by the size
+#: of what was added, not by the result, which cancellation can make arbitrarily small). Results
+#: in [-1, 1] or unit vectors use the absolute bounds. A float32 accumulator of k terms errs by up
+#: to (k - 1) 2^-24 sum |t_i|, so the bound holds while no accumulator adds more than ~168 terms:
+#: to 1537 dimensions on every tier, 4096 on x86 (tests/kernels/test_tolerances.py).
 TOLERANCE = {
     "f32_sum": 1e-5,  # dot, squared L2, L1, norm**2: relative to sum |t_i|
     "cosine": 1e-5,  # absolute
@@ -123,16 +125,29 @@ def round_half_away(x: F32) -> F32:
     return np.where(np.abs(x - whole) == np.float32(0.5), whole + np.sign(x), np.round(x))
 
 
+#: Rows whose largest finite |value| is below this are stored as the zero vector (LE_QUANT_TINY).
+QUANT_TINY = np.float32(1e-30)
+
+
+def _zero_if_tiny(x: F32) -> F32:
+    """x with the rows that quantize to the zero vector zeroed (their squares underflow float32)."""
+    tiny = _max_abs(x) < QUANT_TINY
+    return np.where(tiny[..., None], np.float32(0.0), x).astype(np.float32)
+
+
 def finite_norms(x: F32) -> F32:
-    finite = _finite(x).astype(np.float64)
+    """Norms of the finite values, as stored: 0 for a row that quantizes to the zero vector."""
+    finite = _finite(_zero_if_tiny(x)).astype(np.float64)
     with np.errstate(over="ignore"):  # a norm beyond float32's range is infinite
         return np.sqrt((finite * finite).sum(axis=-1)).astype(np.float32)
 
 
 def quantize_int8(x: F32) -> tuple[NDArray[np.int8], F32]:
-    """(values, scale): scale = 127 / max|x| (1 when <= 1e-10), round(x * scale) in [-127, 127]."""
+    """(values, scale): scale = 127 / max|x| (1 for the zero vector, which a row below 1e-30 is),
+    round(x * scale) in [-127, 127]."""
+    x = _zero_if_tiny(x)
     max_abs = _max_abs(x)
-    scale = np.where(max_abs > 1e-10, np.float32(127.0) / np.where(max_abs > 1e-10, max_abs, 1),
+    scale = np.where(max_abs > 0, np.float32(127.0) / np.where(max_abs > 0, max_abs, 1),
                      np.float32(1.0)).astype(np.float32)
     values = np.clip(round_half_away(_finite(x) * scale[..., None]), -127, 127).astype(np.int8)
     return values, scale
@@ -140,11 +155,13 @@ def quantize_int8(x: F32) -> tuple[NDArray[np.int8], F32]:
 
 def quantize_int4(x: F32) -> tuple[NDArray[np.uint8], F32, F32]:
     """(packed nibbles, scale, max_abs): round((x + max_abs) * 15 / (2 max_abs)) in [0, 15], even
-    index in the high nibble, an odd tail padded with 0."""
+    index in the high nibble, an odd tail padded with 0; a row below 1e-30 is the zero vector
+    (nibbles 0, scale 1, max_abs 0)."""
+    x = _zero_if_tiny(x)
     max_abs = _max_abs(x)
-    safe = np.where(max_abs > 1e-10, max_abs, np.float32(1.0))
+    safe = np.where(max_abs > 0, max_abs, np.float32(1.0))
     # 15 / (2 max_abs), written as 7.5 / max_abs: the same float (doubling is exact), never overflowing
-    scale = np.where(max_abs > 1e-10, np.float32(7.5) / safe, np.float32(1.0)).astype(np.float32)
+    scale = np.where(max_abs > 0, np.float32(7.5) / safe, np.float32(1.0)).astype(np.float32)
     with np.errstate(over="ignore"):  # x + max_abs may overflow to infinity: that is a 15
         shifted = np.minimum((_finite(x) + max_abs[..., None]) * scale[..., None], np.float32(15.5))
     values = np.clip(round_half_away(shifted), 0, 15).astype(np.uint8)

@@ -71,3 +71,25 @@ cdef cnp.ndarray _check_out(object out, tuple shape):
             "out must be C-contiguous, aligned and in native byte order; "
             "pass np.empty(shape, np.float32) or let the function allocate it")
     return <cnp.ndarray>out
+
+
+cdef inline bint _is_private_copy(cnp.ndarray arr, object x):
+    """True when `arr` is a fresh array the general path made from `x` (a conversion or a copy),
+    so nothing else can see it: it owns its memory. A view of the caller's buffer (a memoryview,
+    a memmap, an ndarray subclass, bytes) never does."""
+    return arr is not x and cnp.PyArray_CHKFLAGS(arr, cnp.NPY_ARRAY_OWNDATA)
+
+
+cdef inline bint _same_memory(cnp.ndarray a, cnp.ndarray b):
+    """Both C-contiguous arrays span exactly the same bytes."""
+    return (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+            and cnp.PyArray_NBYTES(a) == cnp.PyArray_NBYTES(b))
+
+
+cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
+    """The byte ranges of two C-contiguous arrays intersect (then a kernel writing one while
+    reading the other would read what it already wrote)."""
+    cdef const char *pa = <const char *>cnp.PyArray_DATA(a)
+    cdef const char *pb = <const char *>cnp.PyArray_DATA(b)
+    cdef size_t na = <size_t>cnp.PyArray_NBYTES(a), nb = <size_t>cnp.PyArray_NBYTES(b)
+    return na != 0 and nb != 0 and pa < pb + nb and pb < pa + na

@@ -36,9 +36,12 @@ CORES = _cores()
 
 
 cdef size_t _threads(object threads, size_t work) except 0:
+    """The threads a call runs on: `threads`, else LATTICE_EMBED_NUM_THREADS, else one per
+    PARALLEL_WORK multiply-adds; never more than the cores this process may run on (a kernel is
+    CPU-bound: more threads than cores only add thread starts, one per row at worst)."""
     if threads is None:
         if ENV_THREADS is not None:
-            return ENV_THREADS
+            return min(ENV_THREADS, CORES)
         # a thread per PARALLEL_WORK of work, up to the cores: small calls stay on one thread
         return max(1, min(CORES, work // PARALLEL_WORK))
     try:
@@ -47,7 +50,12 @@ cdef size_t _threads(object threads, size_t work) except 0:
         raise TypeError(f"threads must be an integer or None, got {type(threads).__name__}") from None
     if count < 1:
         raise ValueError(f"threads must be at least 1, got {count}")
-    return count
+    return min(count, CORES)
+
+
+def thread_count(threads, work):
+    """How many threads a call given `threads=` with `work` multiply-adds runs on."""
+    return _threads(threads, work)
 
 
 cdef le_metric_t _metric(object metric) except *:
@@ -90,8 +98,9 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     Scores of each query against every row of ``matrix`` (N, d): a 1-D query (d,) gives (N,)
     float32, a 2-D block (M, d) gives (M, N). ``metric`` is "dot" or "cosine" (similarities) or
     "l2sq", "l2", "l1" (distances). ``out``: a C-contiguous float32 array of the result's shape to
-    write into. ``threads``: None takes a thread per 4M multiply-adds of work, up to the cores
-    (``LATTICE_EMBED_NUM_THREADS`` sets it instead); the result is identical whatever the thread
+    write into (one that overlaps an input gets the result through a temporary). ``threads``:
+    None takes a thread per 4M multiply-adds of work, up to the cores (``LATTICE_EMBED_NUM_THREADS``
+    sets it instead); never more threads than cores. The result is identical whatever the thread
     count.
     """
     cdef cnp.ndarray q = _queries(queries)
@@ -101,7 +110,13 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
     cdef size_t m = 1 if q.ndim == 1 else <size_t>q.shape[0]
     cdef size_t n = <size_t>x.shape[0]
     cdef tuple shape = _result_shape(q, m, n)
-    cdef cnp.ndarray result = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
+    cdef cnp.ndarray result, target = None
+    if out is None:
+        result = np.empty(shape, np.float32)
+    else:
+        result = _check_out(out, shape)
+        if _overlaps(result, q) or _overlaps(result, x):  # scores would overwrite their inputs
+            target, result = result, np.empty(shape, np.float32)
     cdef size_t workers = _threads(threads, m * n * d)
     cdef const float *pq = _data(q)
     cdef const float *px = _data(x)
@@ -111,6 +126,9 @@ def similarity(queries, matrix, metric="cosine", *, out=None, threads=None):
         status = le_similarity_f32(pq, m, px, n, d, kind, pout, workers)
     if status != 0:
         raise MemoryError("similarity: no memory for the per-thread scratch buffers")
+    if target is not None:
+        np.copyto(target, result)
+        return target
     return result
 
 
@@ -136,7 +154,7 @@ def top_k(queries, matrix, k, metric="cosine", *, threads=None):
     cdef size_t d = _dims(q, x)
     cdef size_t m = 1 if q.ndim == 1 else <size_t>q.shape[0]
     cdef size_t n = <size_t>x.shape[0]
-    cdef size_t kk = min(<size_t>wanted, n)
+    cdef size_t kk = min(wanted, n)  # k may exceed size_t: compare as Python ints first
     cdef tuple shape = _result_shape(q, m, kk)
     cdef cnp.ndarray indices = np.empty(shape, np.int64)
     cdef cnp.ndarray scores = np.empty(shape, np.float32)

@@ -5,6 +5,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, 
 cdef extern from "le/kernels.h" nogil:
     enum:
         LE_I8_PANEL_ROWS
+        LE_I8_MAX_DIMS
+        LE_U4_MAX_DIMS
         LE_ISA_COUNT
         LE_KERNEL_COUNT
         LE_CPU_FEATURE_COUNT

@@ -112,20 +112,23 @@ def normalize(x, out=None):
     """normalize(x, out=None) -> ndarray: x scaled to unit L2 norm (1-D), or each row of x (2-D).
 
     Returns a new float32 array, or `out` when given (a writable C-contiguous float32 array of x's
-    shape, either x itself, which normalizes x in place, or an array that does not overlap x).
-    A vector whose norm is zero or not
-    finite (NaN, infinite, or overflowing float32) is returned unchanged.
+    shape). `x` itself is never written, unless it is passed as `out` too: then it is normalized in
+    place. An `out` that partly overlaps x gets the result through a temporary, as numpy does.
+    A vector whose norm is zero or not finite (NaN, infinite, or overflowing float32) is returned
+    unchanged.
     """
     cdef cnp.ndarray src
     if _is_kernel_ready(x, 1) or _is_kernel_ready(x, 2):
         src = <cnp.ndarray>x
     else:
         src = _coerce(x, "x", 1, 2)
-    cdef cnp.ndarray dst
+    cdef cnp.ndarray dst, target = None
     if out is not None:
         dst = _check_out(out, (<object>src).shape)
-    elif src is not x:
-        dst = src  # already a private copy: normalize it in place
+        if _overlaps(dst, src) and not _same_memory(dst, src):
+            target, dst = dst, np.empty_like(src)  # the kernel may write x[i] before reading it
+    elif _is_private_copy(src, x):
+        dst = src  # a conversion or copy made above: normalize it in place
     else:
         dst = np.empty_like(src)
     cdef size_t rows = 1 if src.ndim == 1 else <size_t>src.shape[0]
@@ -134,4 +137,7 @@ def normalize(x, out=None):
     cdef float *pd = <float *>cnp.PyArray_DATA(dst)
     with nogil:
         le_normalize_f32(ps, pd, rows, d)
+    if target is not None:
+        np.copyto(target, dst)
+        return target
     return dst

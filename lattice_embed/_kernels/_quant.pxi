@@ -3,10 +3,21 @@
 # contiguity (a mistake there would read out of bounds) and calls the kernels.
 
 I8_PANEL_ROWS = LE_I8_PANEL_ROWS
+#: The longest int8 and int4 vectors (dimensions) the kernels sum exactly in 32 bits.
+I8_MAX_DIMS = LE_I8_MAX_DIMS
+U4_MAX_DIMS = LE_U4_MAX_DIMS
 
 _STORES = {"int8": LE_STORE_I8, "int4": LE_STORE_U4, "binary": LE_STORE_B1, "bf16": LE_STORE_BF16}
 _STORE_DTYPES = {"int8": np.int8, "int4": np.uint8, "binary": np.uint8, "bf16": np.uint16}
 _QUANT_METRICS = {"dot": LE_METRIC_DOT, "cosine": LE_METRIC_COSINE, "hamming": LE_METRIC_HAMMING}
+
+
+cdef int _check_dims(str store, size_t dims) except -1:
+    """Refuse vectors longer than the kernels sum exactly (see LE_I8_MAX_DIMS in kernels.h)."""
+    cdef size_t limit = LE_I8_MAX_DIMS if store == "int8" else LE_U4_MAX_DIMS
+    if store in ("int8", "int4") and dims > limit:
+        raise ValueError(f"{store} vectors are limited to {limit} dimensions, got {dims}")
+    return 0
 
 
 cdef cnp.ndarray _contiguous(object x, object dtype, int ndim, str name):
@@ -29,6 +40,7 @@ def dot_i8(a, b):
     """Exact integer dot product of two int8 arrays (values in [-127, 127]) -> int."""
     cdef cnp.ndarray va = _contiguous(a, np.int8, 1, "a"), vb = _contiguous(b, np.int8, 1, "b")
     cdef size_t n = _same_length(va, vb, "a", "b")
+    _check_dims("int8", n)
     cdef const int8_t *pa = <const int8_t *>cnp.PyArray_DATA(va)
     cdef const int8_t *pb = <const int8_t *>cnp.PyArray_DATA(vb)
     cdef int64_t result
@@ -41,6 +53,7 @@ def dot_u4(a, b):
     """Sum of products of the 4-bit values packed in two uint8 arrays (both nibbles) -> int."""
     cdef cnp.ndarray va = _contiguous(a, np.uint8, 1, "a"), vb = _contiguous(b, np.uint8, 1, "b")
     cdef size_t n = _same_length(va, vb, "a", "b")
+    _check_dims("int4", 2 * n)
     cdef const uint8_t *pa = <const uint8_t *>cnp.PyArray_DATA(va)
     cdef const uint8_t *pb = <const uint8_t *>cnp.PyArray_DATA(vb)
     cdef int64_t result
@@ -113,6 +126,7 @@ def quant_search(str store, tuple queries, tuple matrix, size_t n, size_t dims, 
     None for parameters a store does not use; int8 matrices are in the panel layout."""
     if store not in _STORES:
         raise ValueError(f"unknown store {store!r}")
+    _check_dims(store, dims)
     cdef le_store_t kind = _STORES[store]
     cdef le_metric_t how = _QUANT_METRICS[metric]
     cdef size_t m, held
@@ -136,7 +150,7 @@ def quant_search(str store, tuple queries, tuple matrix, size_t n, size_t dims, 
         if status != 0:
             raise MemoryError("no memory for the search's scratch buffers")
         return out
-    kk = min(<size_t>k, n)
+    kk = min(operator.index(k), n)  # k may exceed size_t: compare as Python ints first
     indices = np.empty((m, kk), np.int64)
     scores = np.empty((m, kk), np.float32)
     with nogil:

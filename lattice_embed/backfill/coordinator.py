@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from .._serde import check_usize, describe
 from ..migration import (
@@ -44,6 +46,9 @@ class BackfillCoordinator:
 
     Cutover is the moment `record_batch` observes completion; the rollback window runs
     `config.rollback_window_secs` from then on `clock`, which also times the controller.
+
+    Safe to share between threads: `record_batch` (count, progress, cutover) runs under a lock,
+    and so does every call of the controller. Pickles without the lock.
     """
 
     def __init__(
@@ -62,6 +67,17 @@ class BackfillCoordinator:
         self._controller = MigrationController(plan, clock=clock)
         self._backfilled_count = 0
         self._cutover_at: float | None = None
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     @classmethod
     def with_defaults(
@@ -157,11 +173,12 @@ class BackfillCoordinator:
         batch completes the migration, this is the cutover: the rollback window opens.
         """
         check_usize(count, "count")
-        was_in_progress = isinstance(self.state, InProgress)
-        self._backfilled_count += count
-        self._controller.record_progress(count)
-        if was_in_progress and isinstance(self.state, Completed):
-            self._cutover_at = self._clock()
+        with self._lock:
+            was_in_progress = isinstance(self.state, InProgress)
+            self._backfilled_count += count
+            self._controller.record_progress(count)
+            if was_in_progress and isinstance(self.state, Completed):
+                self._cutover_at = self._clock()
 
     def record_error(self) -> None:
         """Count a non-fatal error; the state does not change."""
@@ -238,6 +255,10 @@ class BackfillCoordinator:
 
         [1] source only when `config.dual_write` is off.
         """
+        with self._lock:  # the state and the window seen together
+            return self._routing_config()
+
+    def _routing_config(self) -> EmbeddingRoutingConfig:
         source, target = self.source_model, self.target_model
         state = self.state
         if isinstance(state, InProgress):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from .._serde import check_str, check_usize, describe
 from .errors import MigrationError
@@ -25,6 +28,19 @@ __all__ = ["Clock", "MigrationController"]
 Clock = Callable[[], float]
 """Seconds on a monotonic scale, like `time.monotonic`; inject a fake one in tests."""
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run the method under its object's `_lock` (a re-entrant lock)."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, run)
+
 
 class MigrationController:
     """Drives one migration through its states (the original's `MigrationController`).
@@ -44,6 +60,9 @@ class MigrationController:
 
     `clock` times the run: `start()` notes the time; completion records the elapsed
     seconds; `progress()` divides by it. The timer keeps running through Paused and Failed.
+
+    Safe to share between threads (unlike the original, which needs `&mut self`): each call
+    runs under a lock, so concurrent calls count exactly. Pickles without the lock.
     """
 
     def __init__(self, plan: MigrationPlan, *, clock: Clock = time.monotonic) -> None:
@@ -55,6 +74,17 @@ class MigrationController:
         self._started_at: float | None = None
         self._error_count = 0
         self._skip_reasons: list[SkipReason] = []
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     @classmethod
     def restore(
@@ -101,7 +131,8 @@ class MigrationController:
     @property
     def skip_reasons(self) -> tuple[SkipReason, ...]:
         """Every accepted skip's reason, oldest first."""
-        return tuple(self._skip_reasons)
+        with self._lock:
+            return tuple(self._skip_reasons)
 
     @property
     def effective_coverage(self) -> float:
@@ -113,6 +144,7 @@ class MigrationController:
     def _refuse(self, to_state: str) -> MigrationError:
         return MigrationError(self._state.rust_debug(), to_state)
 
+    @_locked
     def start(self) -> None:
         """Planned -> InProgress(0, plan.total_embeddings, 0), and start the timer."""
         if not isinstance(self._state, Planned):
@@ -120,6 +152,7 @@ class MigrationController:
         self._state = InProgress(processed=0, total=self._plan.total_embeddings, skipped=0)
         self._started_at = self._clock()
 
+    @_locked
     def record_progress(self, newly_processed: int) -> None:
         """Count `newly_processed` more items done; complete at `total - skipped`.
 
@@ -138,10 +171,12 @@ class MigrationController:
         else:
             self._state = InProgress(processed=processed, total=state.total, skipped=state.skipped)
 
+    @_locked
     def record_error(self) -> None:
         """Count a non-fatal error (a retry, say); the state does not change."""
         self._error_count += 1
 
+    @_locked
     def record_skip(self, reason: SkipReason) -> None:
         """Leave one item out for good: `skipped += 1` and keep `reason`.
 
@@ -163,6 +198,7 @@ class MigrationController:
             processed=state.processed, total=state.total, skipped=state.skipped + 1
         )
 
+    @_locked
     def pause(self, reason: str) -> None:
         """InProgress -> Paused, keeping the counts."""
         check_str(reason, "reason")
@@ -171,6 +207,7 @@ class MigrationController:
             raise self._refuse("Paused")
         self._state = Paused(state.processed, state.total, state.skipped, reason)
 
+    @_locked
     def resume(self) -> None:
         """Paused or Failed -> InProgress, keeping the counts and the original start time."""
         state = self._state
@@ -180,6 +217,7 @@ class MigrationController:
         if self._started_at is None:
             self._started_at = self._clock()
 
+    @_locked
     def fail(self, error: str) -> None:
         """InProgress -> Failed, keeping the counts; `resume()` may continue later."""
         check_str(error, "error")
@@ -188,6 +226,7 @@ class MigrationController:
             raise self._refuse("Failed")
         self._state = Failed(state.processed, state.total, state.skipped, error)
 
+    @_locked
     def cancel(self) -> None:
         """Any state but Completed and Cancelled -> Cancelled, keeping the counts.
 
@@ -207,6 +246,7 @@ class MigrationController:
             return 0.0
         return max(self._clock() - self._started_at, 0.0)
 
+    @_locked
     def progress(self) -> MigrationProgress:
         """A snapshot now: the state, skip accounting, throughput, ETA and error count."""
         state = self._state

@@ -18,6 +18,7 @@ onnxruntime here:
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,12 +34,13 @@ from lattice_embed.model import EmbeddingModel, Pooling
 from lattice_embed.simd import normalize
 from lattice_embed.simd.nn import bias_gelu_, layer_norm_, softmax_
 
-from .errors import UnsupportedModelError
+from .errors import InferenceError, ModelInitializationError, UnsupportedModelError
 from .folder import FolderSettings
 
 __all__ = [
-    "BertConfig", "BertEncoder", "FolderPipeline", "blas_limiter", "check_bert_model",
-    "check_threads", "default_threads", "load_tensors", "read_folder",
+    "BertConfig", "BertEncoder", "FolderPipeline", "Tensors", "blas_limiter", "check_bert_model",
+    "check_tensors", "check_threads", "check_vocabulary", "default_threads", "load_tensors",
+    "read_folder", "read_header",
 ]
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -112,25 +114,59 @@ class BertConfig:
 
     @classmethod
     def from_file(cls, path: Path) -> BertConfig:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        """Read and check `config.json`: ModelInitializationError naming the file and the field
+        for anything the forward pass could not run with (a missing or non-integer size, a
+        layer count below 1, a NaN or infinite `layer_norm_eps`, ...)."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise _bad(path, f"cannot be read as JSON: {error}") from error
+        if not isinstance(raw, dict):
+            raise _bad(path, f"must hold a JSON object, got {type(raw).__name__}")
         model_type = str(raw.get("model_type", "bert"))
         act = raw.get("hidden_act", "gelu")
         if act != "gelu":
-            raise ValueError(f"{path}: hidden_act {act!r} is not supported (only the erf 'gelu')")
+            raise _bad(path, f"hidden_act {act!r} is not supported (only the erf 'gelu')")
         if raw.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError(f"{path}: only absolute position embeddings are supported")
+            raise _bad(path, "only absolute position embeddings are supported "
+                             f"(position_embedding_type {raw.get('position_embedding_type')!r})")
         if model_type not in {"bert", *_ROBERTA_TYPES}:
-            raise ValueError(f"{path}: model_type {model_type!r} is not a BERT-family encoder")
-        return cls(
+            raise _bad(path, f"model_type {model_type!r} is not a BERT-family encoder")
+        eps = raw.get("layer_norm_eps", 1e-12)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (
+                math.isfinite(eps) and eps >= 0):
+            raise _bad(path, f"layer_norm_eps must be a finite number >= 0, got {eps!r}")
+        pad = raw.get("pad_token_id", 0)
+        config = cls(
             model_type=model_type,
-            hidden_size=int(raw["hidden_size"]),
-            num_heads=int(raw["num_attention_heads"]),
-            num_layers=int(raw["num_hidden_layers"]),
-            intermediate_size=int(raw["intermediate_size"]),
-            layer_norm_eps=float(raw.get("layer_norm_eps", 1e-12)),
-            max_position_embeddings=int(raw["max_position_embeddings"]),
-            pad_token_id=int(raw.get("pad_token_id", 0) or 0),
+            hidden_size=_config_int(raw, "hidden_size", path, 1),
+            num_heads=_config_int(raw, "num_attention_heads", path, 1),
+            num_layers=_config_int(raw, "num_hidden_layers", path, 1),
+            intermediate_size=_config_int(raw, "intermediate_size", path, 1),
+            layer_norm_eps=float(eps),
+            max_position_embeddings=_config_int(raw, "max_position_embeddings", path, 1),
+            pad_token_id=0 if pad is None else _config_int(raw, "pad_token_id", path, 0),
         )
+        if config.hidden_size % config.num_heads:
+            raise _bad(path, f"hidden_size {config.hidden_size} is not a multiple of "
+                             f"num_attention_heads {config.num_heads}")
+        if config.max_tokens < 2:
+            raise _bad(path, f"max_position_embeddings {config.max_position_embeddings} leaves "
+                             f"{config.max_tokens} positions for tokens (pad_token_id "
+                             f"{config.pad_token_id}); at least 2 are needed")
+        return config
+
+
+def _bad(path: Path, detail: str) -> ModelInitializationError:
+    """The library's error for a model file that cannot be used, naming the file."""
+    return ModelInitializationError(f"{path}: {detail}")
+
+
+def _config_int(raw: dict[str, Any], key: str, path: Path, minimum: int) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _bad(path, f"{key} must be an integer >= {minimum}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -161,8 +197,8 @@ def read_folder(folder: Path, model: EmbeddingModel | None = None) -> FolderPipe
     limits = [config.max_tokens]
     if model is not None:
         if config.hidden_size != model.native_dimensions:
-            raise ValueError(f"{folder} holds a model with {config.hidden_size} dimensions; "
-                             f"{model} has {model.native_dimensions}")
+            raise _bad(folder / "config.json", f"hidden_size {config.hidden_size} is not the "
+                       f"{model.native_dimensions} dimensions of {model}")
         limits.append(model.max_input_tokens)
     if settings.max_seq_length is not None:
         limits.append(settings.max_seq_length)
@@ -191,22 +227,107 @@ class _Layer:
 
 
 _DTYPES: dict[str, str] = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4"}
+_ITEM_BYTES: dict[str, int] = {
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8,
+    "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+}
+_MAX_HEADER = 100 << 20
+"""The safetensors format's own bound on the JSON header (100 MiB)."""
+_RENAMES = (("LayerNorm.gamma", "LayerNorm.weight"), ("LayerNorm.beta", "LayerNorm.bias"))
+"""Older BERT checkpoints' names for the layer-norm parameters."""
 
 
-def load_tensors(path: Path) -> dict[str, Array]:
+class Tensors(dict[str, Array]):
+    """A safetensors file's tensors by name (prefixes such as `bert.` removed), and where each
+    came from, for error messages."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.names: dict[str, str] = {}
+
+    def where(self, name: str) -> str:
+        """`<file>: tensor '<its name in the file>'`."""
+        return f"{self.path}: tensor '{self.names.get(name, name)}'"
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
+    """A safetensors file's header, checked: (header, where the data starts, its length).
+
+    Every tensor must have a dtype, a shape of sizes >= 0 and `data_offsets` [begin, end] with
+    0 <= begin <= end <= the data's length, holding exactly shape x item size bytes (for the
+    dtypes whose size is known), and no two tensors may share bytes. Anything else raises
+    ModelInitializationError naming the file and the tensor.
+    """
+    try:
+        file_size = path.stat().st_size
+        with path.open("rb") as handle:
+            prefix = handle.read(8)
+            if len(prefix) < 8:
+                raise _bad(path, f"has {file_size} bytes, fewer than the 8-byte header length")
+            size = int.from_bytes(prefix, "little")
+            if size > file_size - 8 or size > _MAX_HEADER:
+                raise _bad(path, f"header length {size} exceeds the file ({file_size} bytes) "
+                                 f"or the format's {_MAX_HEADER}-byte limit")
+            header = json.loads(handle.read(size))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise _bad(path, f"cannot be read as safetensors: {error}") from error
+    if not isinstance(header, dict):
+        raise _bad(path, "the header is not a JSON object")
+    data_length = file_size - 8 - size
+    spans: list[tuple[int, int, str]] = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        where = f"tensor '{key}'"
+        if not isinstance(info, dict):
+            raise _bad(path, f"{where}: its header entry is not an object")
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if not isinstance(dtype, str):
+            raise _bad(path, f"{where}: dtype {dtype!r} is not a name")
+        if not isinstance(shape, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise _bad(path, f"{where}: shape {shape!r} is not a list of sizes >= 0")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+                isinstance(n, int) and not isinstance(n, bool) for n in offsets)):
+            raise _bad(path, f"{where}: data_offsets {offsets!r} are not [begin, end]")
+        begin, end = offsets
+        if not 0 <= begin <= end:
+            raise _bad(path, f"{where}: data_offsets {offsets!r} are not 0 <= begin <= end")
+        if end > data_length:
+            raise _bad(path, f"{where}: data_offsets {offsets!r} reach past the end of the data "
+                             f"({data_length} bytes; a truncated file?)")
+        item = _ITEM_BYTES.get(dtype)
+        if item is not None and end - begin != item * math.prod(shape):
+            raise _bad(path, f"{where}: shape {shape!r} of {dtype} takes "
+                             f"{item * math.prod(shape)} bytes, data_offsets {offsets!r} hold "
+                             f"{end - begin}")
+        spans.append((begin, end, key))
+    spans.sort()
+    reach, owner = 0, ""  # the furthest end so far, and whose it is
+    for begin, end, key in spans:
+        if begin < reach and end > begin:
+            raise _bad(path, f"tensors '{owner}' and '{key}' overlap (bytes {begin} to "
+                             f"{min(reach, end)} of the data)")
+        if end > reach:
+            reach, owner = end, key
+    return header, 8 + size, data_length
+
+
+def load_tensors(path: Path) -> Tensors:
     """Every tensor of a safetensors file as a read-only numpy view of a memory map.
 
     The format is an 8-byte little-endian header length, a JSON header (dtype, shape, byte
-    offsets per tensor) and the raw bytes. Mapping it instead of reading it (the `safetensors`
-    package copies every tensor) keeps the embedding tables, the largest tensors, on disk
-    except for the rows used, which is most of the cold start. `bert.`/`roberta.` prefixes
-    are removed from the names; BF16 is widened to float32.
+    offsets per tensor) and the raw bytes; the header is checked first (`read_header`).
+    Mapping it instead of reading it (the `safetensors` package copies every tensor) keeps the
+    embedding tables, the largest tensors, on disk except for the rows used, which is most of
+    the cold start. `bert.`/`roberta.` prefixes are removed from the names, old
+    `LayerNorm.gamma`/`beta` names become `weight`/`bias`; BF16 is widened to float32.
     """
-    with path.open("rb") as handle:
-        size = int.from_bytes(handle.read(8), "little")
-        header = json.loads(handle.read(size))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
-    tensors: dict[str, Array] = {}
+    header, start, length = read_header(path)
+    data = (np.memmap(path, dtype=np.uint8, mode="r", offset=start) if length
+            else np.zeros(0, np.uint8))
+    tensors = Tensors(path)
     for key, info in header.items():
         if key == "__metadata__":
             continue
@@ -224,8 +345,95 @@ def load_tensors(path: Path) -> dict[str, Array]:
             if name.startswith(prefix):
                 name = name[len(prefix) :]
                 break
+        for old, new in _RENAMES:
+            if name.endswith(old):
+                name = name[: -len(old)] + new
         tensors[name] = array.reshape(info["shape"])
+        tensors.names[name] = key
     return tensors
+
+
+def _expected_shapes(config: BertConfig) -> dict[str, tuple[int | None, ...]]:
+    """The tensors the forward pass reads and their shapes (None: any size)."""
+    hidden, inter = config.hidden_size, config.intermediate_size
+    shapes: dict[str, tuple[int | None, ...]] = {
+        "embeddings.word_embeddings.weight": (None, hidden),
+        "embeddings.position_embeddings.weight": (config.max_position_embeddings, hidden),
+        "embeddings.LayerNorm.weight": (hidden,),
+        "embeddings.LayerNorm.bias": (hidden,),
+    }
+    for i in range(config.num_layers):
+        p = f"encoder.layer.{i}."
+        for name in ("query", "key", "value"):
+            shapes[f"{p}attention.self.{name}.weight"] = (hidden, hidden)
+            shapes[f"{p}attention.self.{name}.bias"] = (hidden,)
+        shapes.update({
+            f"{p}attention.output.dense.weight": (hidden, hidden),
+            f"{p}attention.output.dense.bias": (hidden,),
+            f"{p}attention.output.LayerNorm.weight": (hidden,),
+            f"{p}attention.output.LayerNorm.bias": (hidden,),
+            f"{p}intermediate.dense.weight": (inter, hidden),
+            f"{p}intermediate.dense.bias": (inter,),
+            f"{p}output.dense.weight": (hidden, inter),
+            f"{p}output.dense.bias": (hidden,),
+            f"{p}output.LayerNorm.weight": (hidden,),
+            f"{p}output.LayerNorm.bias": (hidden,),
+        })
+    return shapes
+
+
+TOKEN_TYPES = "embeddings.token_type_embeddings.weight"
+WORDS = "embeddings.word_embeddings.weight"
+
+
+def check_tensors(config: BertConfig, tensors: Tensors, *, words_finite: bool = True) -> None:
+    """Every tensor the forward pass reads is there, with the shape `config` implies and only
+    finite values (the word table too unless `words_finite` is False: then the rows a batch
+    uses are checked as it runs). ModelInitializationError names the file and the tensor."""
+    shapes = _expected_shapes(config)
+    if TOKEN_TYPES in tensors:  # optional: a model without token types adds nothing
+        shapes[TOKEN_TYPES] = (None, config.hidden_size)
+    for name, shape in shapes.items():
+        if name not in tensors:
+            raise ModelInitializationError(f"{tensors.path}: missing tensor '{name}'")
+        array = tensors[name]
+        if len(array.shape) != len(shape) or any(
+                want is not None and got != want for got, want in zip(array.shape, shape)):
+            expected = ", ".join("any" if n is None else str(n) for n in shape)
+            expected = f"({expected},)" if len(shape) == 1 else f"({expected})"
+            raise ModelInitializationError(
+                f"{tensors.where(name)} has shape {array.shape}, expected {expected}")
+        if array.shape[0] == 0:
+            raise ModelInitializationError(f"{tensors.where(name)} is empty")
+        if (name != WORDS or words_finite) and not _all_finite(array):
+            raise ModelInitializationError(f"{tensors.where(name)} holds NaN or infinite values")
+
+
+def _all_finite(array: Array) -> bool:
+    """Checked a block of rows at a time: no temporary as large as the tensor."""
+    rows = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(-1, 1)
+    step = max(1, (1 << 20) // max(1, rows.shape[1]))
+    return all(bool(np.isfinite(rows[i:i + step]).all()) for i in range(0, len(rows), step))
+
+
+def check_vocabulary(folder: Path, vocab_size: int) -> None:
+    """The tokenizer's ids (0 to vocab_size - 1) all have a row in the word table, read from the
+    safetensors header alone; else ModelInitializationError naming both files."""
+    header, _, _ = read_header(folder / "model.safetensors")
+    for key, info in header.items():
+        name = key
+        for prefix in _PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                break
+        if name == WORDS and isinstance(info, dict) and info.get("shape"):
+            rows = info["shape"][0]
+            if vocab_size > rows:
+                raise ModelInitializationError(
+                    f"{folder / 'tokenizer.json'} has {vocab_size} tokens, but "
+                    f"{folder / 'model.safetensors'}: tensor '{key}' has {rows} rows: ids past "
+                    "them have no embedding (a tokenizer from another model?)")
+            return
 
 
 def _f32(array: Array) -> Array:
@@ -241,10 +449,11 @@ class BertEncoder:
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         tensors = load_tensors(folder / "model.safetensors")
-        try:
-            self._load(tensors)
-        except KeyError as error:
-            raise ValueError(f"{folder / 'model.safetensors'}: missing tensor {error}") from None
+        # Everything but the word table is read (and copied) here; the word table stays a
+        # memory map, and the rows each batch uses are checked as it runs.
+        check_tensors(self.config, tensors, words_finite=False)
+        self._words_where = tensors.where(WORDS)
+        self._load(tensors)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._blas_one_thread = blas_limiter()
@@ -252,12 +461,10 @@ class BertEncoder:
     def _load(self, t: dict[str, Array]) -> None:
         cfg = self.config
         hidden, heads = cfg.hidden_size, cfg.num_heads
-        if hidden % heads:
-            raise ValueError(f"hidden_size {hidden} is not a multiple of {heads} heads")
         scale = np.float32(1.0 / np.sqrt(hidden // heads))
         self.word = _f32(t["embeddings.word_embeddings.weight"])
         positions = _f32(t["embeddings.position_embeddings.weight"])
-        types = t.get("embeddings.token_type_embeddings.weight")
+        types = t.get(TOKEN_TYPES)
         # Every token has type 0 (one text per sequence), so its row joins the position table.
         self.position = positions + (_f32(types)[0] if types is not None else np.float32(0))
         self.position_offset = cfg.pad_token_id + 1 if cfg.is_roberta else 0
@@ -325,6 +532,11 @@ class BertEncoder:
         ids = np.fromiter((tok for s in seqs for tok in s), np.int64, sum(lengths))
         positions = np.concatenate([np.arange(n) for n in lengths]) + self.position_offset
         x = self.word[ids]
+        finite = np.isfinite(x).all(axis=1)
+        if not finite.all():
+            row = int(ids[int(np.argmin(finite))])
+            raise ModelInitializationError(
+                f"{self._words_where} row {row} holds NaN or infinite values")
         x += self.position[positions]
         eps = cfg.layer_norm_eps
         layer_norm_(x, self.emb_g, self.emb_b, eps)
@@ -378,6 +590,11 @@ class BertEncoder:
                 results = list(self._executor().map(run, parts))
         for idx, pooled in zip(parts, results):
             out[idx] = pooled
+        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if bad.size:  # finite weights whose products overflow float32
+            raise InferenceError(
+                f"the model gave NaN or infinite values for {bad.size} of {n} sequences "
+                f"(the first: sequence {bad[0]}); its weights overflow float32")
         if normalized:
             normalize(out, out=out)
         return out

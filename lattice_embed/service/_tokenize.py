@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .errors import ModelInitializationError
+
 __all__ = ["Tokenizer"]
 
 
@@ -24,11 +26,19 @@ class Tokenizer:
             raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")
         self.max_tokens = max_tokens
         self._path = path
-        self._truncating: Any = HfTokenizer.from_file(str(path))
+        try:
+            self._truncating: Any = HfTokenizer.from_file(str(path))
+        except Exception as error:  # tokenizers raises its own Exception for a bad file
+            raise ModelInitializationError(f"{path}: {error}") from error
         self._truncating.no_padding()
         self._truncating.enable_truncation(max_tokens)
         self._full: Any = None  # made on first count: most callers never count
         self._lock = threading.Lock()
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids run from 0 to this, exclusive (added tokens included)."""
+        return int(self._truncating.get_vocab_size(with_added_tokens=True))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, at most `max_tokens` each."""

@@ -19,8 +19,10 @@ derives every other method from `embed_with_role`. A backend implements `_encode
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
+import copy
 import threading
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -33,6 +35,7 @@ from ..model import DEFAULT_MODEL, EmbeddingModel, ModelConfig
 from .errors import (
     InferenceError,
     InvalidInputError,
+    ModelInitializationError,
     TextTooLongError,
     UnsupportedOperationError,
 )
@@ -215,12 +218,27 @@ def validate_texts(texts: Sequence[str]) -> list[str]:
     for index, text in enumerate(batch):
         if not isinstance(text, str):
             raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}")
+        if not text.isascii():
+            _check_encodable(text, index)
         # Most texts are far below the limit in characters; only encode the borderline ones.
         if len(text) * 4 > MAX_TEXT_BYTES:
-            length = len(text.encode("utf-8", "surrogatepass"))
+            length = len(text.encode("utf-8"))
             if length > MAX_TEXT_BYTES:
                 raise TextTooLongError(length, MAX_TEXT_BYTES, index)
     return batch
+
+
+def _check_encodable(text: str, index: int) -> None:
+    """A lone surrogate (half of a UTF-16 pair, e.g. from a bad decode with 'surrogateescape')
+    is not Unicode text: no tokenizer can take it (tokenizers raised a bare TypeError)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = text[error.start]
+        raise InvalidInputError(
+            f"texts[{index}] holds a lone surrogate U+{ord(char):04X} at character {error.start}; "
+            "it is not valid Unicode text (decode the input with errors='replace' first)"
+        ) from None
 
 
 def _check_one(text: str) -> str:
@@ -252,15 +270,30 @@ def check_vectors(vectors: object, count: int) -> FloatArray:
 
 
 class LoadOnce(Generic[_T]):
-    """A backend's model, built on first use and once: concurrent first calls wait for one build,
-    and a build that failed raises the same error again without retrying (the original's
-    `OnceLock<Result<LoadedModel, String>>`)."""
+    """A backend's model, built on first use and once: concurrent first calls wait for one build.
 
-    def __init__(self, build: Callable[[], _T]) -> None:
+    A build that failed is not retried for `retry_after` seconds (a missing or corrupt model is
+    not hammered on every call): calls in between raise the same error again, as a fresh copy
+    chained to the original (`__cause__`), so its traceback never grows. The next call after that
+    retries, so a transient failure (a network blip during a download) does not disable the
+    service for the life of the process. (The original keeps the first failure for good: a
+    `OnceLock<Result<LoadedModel, String>>`.)
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], _T],
+        *,
+        retry_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._build = build
         self._lock = threading.Lock()
         self._value: _T | None = None
-        self._failure: BaseException | None = None
+        self._failure: Exception | None = None
+        self._failed_at = 0.0
+        self._retry_after = retry_after
+        self._clock = clock
 
     @property
     def value(self) -> _T | None:
@@ -272,15 +305,31 @@ class LoadOnce(Generic[_T]):
         if value is not None:
             return value
         with self._lock:
-            if self._value is None:
-                if self._failure is not None:
-                    raise self._failure
-                try:
-                    self._value = self._build()
-                except Exception as error:
-                    self._failure = error
-                    raise
+            if self._value is not None:
+                return self._value
+            failure = self._failure
+            if failure is not None and self._clock() - self._failed_at < self._retry_after:
+                raise _fresh_copy(failure) from failure
+            try:
+                self._value = self._build()
+            except Exception as error:
+                self._failure, self._failed_at = error, self._clock()
+                raise
+            self._failure = None
             return self._value
+
+
+def _fresh_copy(error: Exception) -> Exception:
+    """A new exception of the same type and message (without the original's traceback), to raise
+    in its place: raising one object again and again grows its traceback with every raise."""
+    try:
+        twin = copy.copy(error)
+    except Exception:  # an exception type that cannot be rebuilt from its args
+        twin = None
+    if type(twin) is not type(error) or str(twin) != str(error):
+        twin = ModelInitializationError(f"{type(error).__name__}: {error}")
+    assert twin is not None
+    return twin
 
 
 class _ServiceMethods(ABC):

@@ -11,9 +11,10 @@
    nothing is imported;
 4. the Hugging Face hub through `huggingface_hub.snapshot_download` at a pinned commit: the hub
    cache first (a complete snapshot there is used without any request), else a download of only
-   the files the encoder reads; each pinned file is checked against its sha256 (a file that
-   does not match is deleted and refused). With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1` only
-   the cache is read.
+   the files the encoder reads; each pinned file is checked against its sha256, reading only a
+   regular file and never past its pinned size (a file that does not match is refused, and its
+   link removed, with its blob when that is in the cache; nothing outside the cache is deleted).
+   With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1` only the cache is read.
 
 A model found nowhere raises `ModelNotFoundError` naming every place looked at. Local folders
 are used as they are (hashing 90 MB on every start would double the cold start); hub files,
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +59,17 @@ _TRUE: Final = {"1", "true", "yes", "on"}
 
 @dataclass(frozen=True)
 class HubPin:
-    """A repository at one commit, and the sha256 of the files we could verify.
+    """A repository at one commit, and the sha256 (and size) of the files we could verify.
 
-    `files` are the only files downloaded; files in `sha256` are checked after download.
+    `files` are the only files downloaded; files in `sha256` are checked after download, and
+    never read past their size in `sizes` (or, without one, past the size the file reports).
     """
 
     repo_id: str
     revision: str
     sha256: Mapping[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = MODEL_FILES + _EXTRA_FILES
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
 
 # Revisions and checksums. all-MiniLM-L6-v2: the commit and the sha256 of config.json,
@@ -87,6 +91,7 @@ HUB_PINS: Final[Mapping[EmbeddingModel, HubPin]] = MappingProxyType(
                     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
                 ),
             },
+            sizes={"config.json": 612, "tokenizer.json": 466_247, "model.safetensors": 90_868_376},
         ),
         EmbeddingModel.BGE_SMALL_EN_V15: HubPin(
             "BAAI/bge-small-en-v1.5", "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a"
@@ -155,30 +160,59 @@ def _package_dirs(model: EmbeddingModel) -> list[tuple[str, Path | None]]:
     return found
 
 
-def sha256_file(path: Path) -> str:
-    """The file's sha256 as hex, read in 1 MiB blocks."""
+def sha256_file(path: Path, limit: int | None = None) -> str:
+    """The file's sha256 as hex, read in 1 MiB blocks (at most `limit` bytes when given)."""
     digest = hashlib.sha256()
+    left = limit
     with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
+        while left is None or left > 0:
+            block = handle.read(1 << 20 if left is None else min(1 << 20, left))
+            if not block:
+                break
             digest.update(block)
+            if left is not None:
+                left -= len(block)
     return digest.hexdigest()
 
 
+def _check_pinned(path: Path, expected: str, size: int | None) -> str | None:
+    """Why `path` is not the pinned file, or None when it is. Only a regular file is read, and
+    never past the size the pin expects: a link to /dev/zero or to a huge file is refused."""
+    info = path.stat()  # follows the link
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file"
+    wanted = info.st_size if size is None else size
+    if info.st_size != wanted:
+        return f"it has {info.st_size} bytes, the pin expects {wanted}"
+    actual = sha256_file(path, limit=wanted)
+    if actual != expected.lower():
+        return f"expected sha256 {expected}, got {actual}"
+    return None
+
+
+def _remove_from_cache(path: Path, folder: Path) -> None:
+    """Delete `path` from a hub snapshot `folder`: the link itself, and its target only when that
+    is a blob of this repository's cache (`<repo>/blobs`); nothing outside the cache is touched."""
+    blobs = (folder.parent.parent / "blobs").resolve()
+    target = path.resolve() if path.is_symlink() else None
+    path.unlink(missing_ok=True)
+    if target is not None and target.parent == blobs and target.is_file():
+        target.unlink(missing_ok=True)
+
+
 def _verify(folder: Path, pin: HubPin) -> None:
-    """Check every pinned file; a mismatching one is deleted (link and blob) and refused."""
+    """Check every pinned file of a hub snapshot; one that fails is removed (see
+    `_remove_from_cache`) and refused."""
     for name, expected in pin.sha256.items():
         path = folder / name
         if not path.exists():
             continue  # _missing() reports required files; optional ones may be absent
-        actual = sha256_file(path)
-        if actual != expected.lower():
-            target = path.resolve()
-            path.unlink(missing_ok=True)
-            if target != path:
-                target.unlink(missing_ok=True)
+        problem = _check_pinned(path, expected, pin.sizes.get(name))
+        if problem is not None:
+            _remove_from_cache(path, folder)
             raise ModelInitializationError(
-                f"checksum mismatch for {name} of {pin.repo_id}@{pin.revision}: expected "
-                f"sha256 {expected}, got {actual}; the file was deleted and not used"
+                f"checksum mismatch for {name} of {pin.repo_id}@{pin.revision}: {problem}; "
+                "the file was removed from the cache and not used"
             )
 
 
@@ -244,6 +278,7 @@ def resolve_model_dir(
         looked.append(f"package {package} ({where})")
 
     pin = hub if hub is not None else HUB_PINS.get(model)
+    hub_error: Exception | None = None
     if pin is None:
         looked.append("the Hugging Face hub (no pinned repository for this model)")
     else:
@@ -256,10 +291,12 @@ def resolve_model_dir(
             raise
         except Exception as error:  # huggingface_hub's many network and cache errors
             mode = "cache only, offline" if offline else "download"
+            detail = " ".join(str(error).split())  # its message, on one line
             looked.append(
                 f"the Hugging Face hub {pin.repo_id}@{pin.revision} ({mode}: "
-                f"{type(error).__name__})"
+                f"{type(error).__name__}: {detail or 'no message'})"
             )
+            hub_error = error
         else:
             missing = _missing(folder)
             if not missing:
@@ -272,4 +309,6 @@ def resolve_model_dir(
         if model in _PACKAGES
         else f"put {', '.join(MODEL_FILES)} in {cached}"
     )
-    raise ModelNotFoundError(f"model {model} not found; looked in:\n  - {places}\n({hint})")
+    raise ModelNotFoundError(
+        f"model {model} not found; looked in:\n  - {places}\n({hint})"
+    ) from hub_error

@@ -1,7 +1,7 @@
 """`NativeEmbeddingService`: BERT-family models in-process, without torch or onnxruntime.
 
 The original's default backend ("native-bert", §6.3 of the spec): one configured model, loaded
-lazily on first use, once per instance, and a failed load is remembered rather than retried.
+lazily on first use, once per instance; a failed load raises again for 30 s, then is retried.
 Tokenization is the model's own `tokenizer.json`; the forward pass is `_bert.BertEncoder`
 (numpy BLAS plus the project's SIMD kernels). Model files are found by
 `model_files.resolve_model_dir` (an explicit folder, the lattice cache, an installed package,
@@ -14,7 +14,13 @@ import os
 from pathlib import Path
 
 from ..model import EmbeddingModel, ModelConfig
-from ._bert import BertEncoder, check_bert_model, check_threads, read_folder
+from ._bert import (
+    BertEncoder,
+    check_bert_model,
+    check_threads,
+    check_vocabulary,
+    read_folder,
+)
 from .base import BaseEmbeddingService, FloatArray, LoadOnce
 from .errors import ModelInitializationError
 from .model_files import HubPin, ResolvedModel, resolve_model_dir
@@ -41,6 +47,7 @@ class FolderModel:
         self.pipeline = read_folder(folder, model)
         self.encoder = BertEncoder(folder, threads=threads)
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.pipeline.max_tokens)
+        check_vocabulary(folder, self.tokenizer.vocab_size)
 
     @property
     def dimensions(self) -> int:
@@ -78,7 +85,8 @@ class NativeEmbeddingService(BaseEmbeddingService):
     threads: encoder threads (default `LATTICE_EMBED_NUM_THREADS`, else the cores).
 
     Loading happens on first use or `ensure_loaded()`, once: concurrent first calls wait for
-    one load, and a load that failed raises the same error again without retrying.
+    one load. A load that failed raises that error again (a fresh copy of it) for 30 seconds,
+    then the next call tries again (see `LoadOnce`).
     """
 
     name = "native-bert"

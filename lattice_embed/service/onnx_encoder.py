@@ -109,12 +109,16 @@ def build_bert_onnx(folder: str | os.PathLike[str]) -> onnx.ModelProto:
     import onnx
     from onnx import TensorProto, helper
 
-    from ._bert import BertConfig, load_tensors
+    from ._bert import TOKEN_TYPES, BertConfig, check_tensors, load_tensors
 
     path = Path(folder)
     config = BertConfig.from_file(path / "config.json")
+    tensors = load_tensors(path / "model.safetensors")
+    check_tensors(config, tensors)  # every weight is read here anyway: the word table too
     weights = {name: np.ascontiguousarray(tensor, dtype=np.float32)
-               for name, tensor in load_tensors(path / "model.safetensors").items()}
+               for name, tensor in tensors.items()}
+    if TOKEN_TYPES not in weights:  # a model without token types adds nothing
+        weights[TOKEN_TYPES] = np.zeros((1, config.hidden_size), np.float32)
     hidden, heads = config.hidden_size, config.num_heads
     head_dim = hidden // heads
     eps = config.layer_norm_eps
@@ -245,13 +249,14 @@ class _Session:
     ) -> None:
         import onnxruntime as ort
 
-        from ._bert import read_folder
+        from ._bert import check_vocabulary, read_folder
         from ._tokenize import Tokenizer
 
         self.pipeline = read_folder(folder, model)
         self.max_tokens = self.pipeline.max_tokens
         self.pad_id = self.pipeline.config.pad_token_id
         self.tokenizer = Tokenizer(folder / "tokenizer.json", self.max_tokens)
+        check_vocabulary(folder, self.tokenizer.vocab_size)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -260,9 +265,19 @@ class _Session:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         graph = _cached_graph(folder, cache_dir)
-        self.session = ort.InferenceSession(
-            graph, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                graph, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception:
+            if not isinstance(graph, str):
+                raise
+            # A cached graph onnxruntime cannot read (truncated, overwritten): build it again.
+            Path(graph).unlink(missing_ok=True)
+            graph = _cached_graph(folder, cache_dir)
+            self.session = ort.InferenceSession(
+                graph, sess_options=options, providers=["CPUExecutionProvider"]
+            )
         self.folder = folder
 
     def encode(self, token_ids: list[list[int]]) -> FloatArray:
@@ -304,7 +319,7 @@ class OnnxEmbeddingService(BaseEmbeddingService):
     the graph in memory and writes nothing.
 
     The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
-    failed raises the same error again without retrying.
+    failed raises that error again for 30 seconds, then is retried (see `LoadOnce`).
     """
 
     name = "onnx-bert"
@@ -343,7 +358,7 @@ class OnnxEmbeddingService(BaseEmbeddingService):
         resolved = resolve_model_dir(model, model_dir=self._model_dir)
         try:
             return _Session(resolved.path, model, self.threads, self._cache_dir)
-        except ImportError:
+        except (ImportError, ModelInitializationError):
             raise
         except Exception as error:  # a bad config, tokenizer, weights or graph
             raise ModelInitializationError(f"{model}: {error}") from error

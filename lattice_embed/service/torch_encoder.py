@@ -22,6 +22,7 @@ truncated first to a `ModelConfig.output_dim` (Matryoshka) when one is set.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -47,18 +48,19 @@ _POOLING_MODES = {Pooling.CLS: "cls", Pooling.MEAN: "mean", Pooling.LAST_TOKEN: 
 
 def _modules(folder: Path, model: EmbeddingModel) -> list[Any]:
     """Transformer + the registry's pooling, for a folder without `modules.json`."""
-    try:  # sentence-transformers 6 moved the modules; the old path warns there
-        from sentence_transformers.sentence_transformer.modules import Pooling as StPooling
-        from sentence_transformers.sentence_transformer.modules import Transformer
+    # sentence-transformers 6 moved the modules (the old path warns there). Looked up by name:
+    # two imports of one name type-check only where exactly one of the layouts is installed.
+    modules: Any
+    try:
+        modules = importlib.import_module("sentence_transformers.sentence_transformer.modules")
     except ImportError:
-        from sentence_transformers.models import Pooling as StPooling  # type: ignore[no-redef]
-        from sentence_transformers.models import Transformer  # type: ignore[no-redef]
+        modules = importlib.import_module("sentence_transformers.models")
 
     hidden = json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"]
     mode = _POOLING_MODES[model.pooling or Pooling.MEAN]
     return [
-        Transformer(str(folder), max_seq_length=model.max_input_tokens),
-        StPooling(int(hidden), pooling_mode=mode),
+        modules.Transformer(str(folder), max_seq_length=model.max_input_tokens),
+        modules.Pooling(int(hidden), pooling_mode=mode),
     ]
 
 
@@ -70,7 +72,7 @@ class SentenceTransformersService(BaseEmbeddingService):
     instead of the search (see the module docstring). device: torch device (default CPU).
 
     The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
-    failed raises the same error again without retrying.
+    failed raises that error again for 30 seconds, then is retried (see `LoadOnce`).
     """
 
     name = "sentence-transformers"

@@ -14,7 +14,8 @@ Numerics. Vectors of different lengths raise ``ValueError`` naming both lengths.
 0.0 for dot products, distances and cosine similarity. Cosine similarity with an all-zero vector
 is 0.0. ``normalize`` leaves a vector whose norm is zero or not finite unchanged. NaN propagates.
 
-Threads. Every kernel runs with the GIL released and keeps no state.
+Threads. Every kernel runs with the GIL released and keeps no state; a call never runs on more
+threads than the cores this process may use, whatever ``threads=`` asks.
 
 Dispatch. The best tier this CPU runs is chosen at import (see ``capabilities()``);
 ``LATTICE_EMBED_ISA=<tier>`` caps it at import and ``use_isa(tier)`` within a block.
@@ -37,6 +38,8 @@ from lattice_embed._kernels._core import (
 )
 from lattice_embed.simd._runtime import ISA_NAMES, capabilities, show_runtime, use_isa
 from lattice_embed.simd.quantized import (
+    MAX_INT4_DIMS,
+    MAX_INT8_DIMS,
     BinaryVector,
     Int4Params,
     Int4Vector,
@@ -73,6 +76,8 @@ query_norm = norm
 
 __all__ = [
     "ISA_NAMES",
+    "MAX_INT4_DIMS",
+    "MAX_INT8_DIMS",
     "BinaryVector",
     "Int4Params",
     "Int4Vector",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,18 +69,27 @@ def show_runtime() -> None:
     print(runtime_report())
 
 
+#: Held for the whole of a use_isa block: the cap is one process-wide value, so two threads'
+#: blocks must not overlap (each would restore what the other set). Re-entrant for nesting.
+_ISA_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def use_isa(tier: str) -> Iterator[None]:
     """Run the block with the kernels capped at ``tier`` (``"scalar"``, ``"avx2"``, ...).
 
     Process-wide (every thread sees the cap) and meant for tests, benchmarks and debugging.
-    An unknown name raises ``ValueError`` listing the valid names; a tier that is not compiled in
-    or that needs a CPU feature this machine lacks raises ``RuntimeError`` naming what is missing.
-    The previous cap is restored on exit.
+    A block in another thread waits until this one ends, so each block runs at its own tier and
+    the cap always ends where it started; blocks nest within a thread. (So a block must not wait
+    for another thread that enters ``use_isa`` itself.) An unknown name raises ``ValueError``
+    listing the valid names; a tier that is not compiled in or that needs a CPU feature this
+    machine lacks raises ``RuntimeError`` naming what is missing. The previous cap is restored on
+    exit.
     """
-    previous = _core.isa_cap()
-    _core.set_isa_cap(tier)
-    try:
-        yield
-    finally:
-        _core.set_isa_cap(previous)
+    with _ISA_LOCK:
+        previous = _core.isa_cap()
+        _core.set_isa_cap(tier)
+        try:
+            yield
+        finally:
+            _core.set_isa_cap(previous)

@@ -28,6 +28,8 @@ from numpy.typing import ArrayLike, NDArray
 from lattice_embed._kernels import _core
 
 __all__ = [
+    "MAX_INT4_DIMS",
+    "MAX_INT8_DIMS",
     "BinaryVector",
     "Int4Params",
     "Int4Vector",
@@ -60,8 +62,37 @@ __all__ = [
 
 F32 = NDArray[np.float32]
 
-#: int8 dot products are summed in 32-bit lanes: exact up to this many dimensions.
-MAX_INT8_DIMS = 131_072
+#: The longest int8 and int4 vectors (dimensions): the kernels sum products in 32-bit lanes, and
+#: 127 * 127 * 131072 and 15 * 15 * 8388608 stay below 2**31. Longer ones are refused everywhere.
+MAX_INT8_DIMS: int = _core.I8_MAX_DIMS
+MAX_INT4_DIMS: int = _core.U4_MAX_DIMS
+
+
+def _check_limit(tier: str, dims: int) -> None:
+    limit = MAX_INT8_DIMS if tier == "int8" else MAX_INT4_DIMS
+    if dims > limit:
+        raise ValueError(f"{tier} vectors are limited to {limit} dimensions, got {dims}")
+
+
+def _frozen(values: ArrayLike, dtype: type[np.generic], name: str) -> NDArray[Any]:
+    """`values` as a read-only 1-D C-contiguous array of `dtype` that nothing else can write: a
+    fresh array is frozen in place, anyone else's is copied first."""
+    arr = np.asarray(values)
+    if arr.dtype != dtype or arr.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D {np.dtype(dtype).name} array, got {arr.dtype} "
+                        f"of shape {arr.shape}")
+    if arr.flags.writeable or not arr.flags.c_contiguous or arr.base is not None:
+        arr = np.array(arr, dtype, order="C")
+    arr.flags.writeable = False
+    return arr
+
+
+def _refuse_minus_128(data: NDArray[np.int8], name: str) -> None:
+    """-128 has no positive counterpart: the AVX2 sign trick would return the wrong product."""
+    flat = data.reshape(-1)
+    if flat.size and flat.min() == -128:  # one pass, no temporary as large as a matrix
+        raise ValueError(f"{name}[{int(np.argmin(flat))}] is -128: int8 values must be in "
+                         "[-127, 127]")
 
 
 class TierMismatchError(ValueError):
@@ -89,9 +120,12 @@ def _quantize(x: F32, tier: str, threshold: float = 0.0) -> tuple[Any, ...]:
     """Rows of x (2-D) at `tier`: (data, scale, max_abs, norm, sums), None where unused.
 
     The original's rules: non-finite values count as 0; int8 scale = 127 / max|x| and int4 scale =
-    15 / (2 max|x|) over the finite values (1 when max|x| <= 1e-10); round to nearest, halves away
-    from zero; int8 clamped to [-127, 127], int4 to [0, 15] after adding max|x|; norms of the
-    finite values (bf16: of the rounded values); bf16 rounds to nearest, ties to even.
+    15 / (2 max|x|) over the finite values; round to nearest, halves away from zero; int8 clamped
+    to [-127, 127], int4 to [0, 15] after adding max|x|; norms of the finite values (bf16: of the
+    rounded values); bf16 rounds to nearest, ties to even. Not the original's: a row whose max|x|
+    is below 1e-30 (zero to float32) is stored as the zero vector (norm 0, int4 max_abs 0, scale
+    1), and above that the scale is 127 / max|x| however small (the original used 1 below 1e-10,
+    which turned int4 cosines of small vectors into garbage).
     """
     result: tuple[Any, ...] = _core.quantize_rows(tier, x, threshold)
     return result
@@ -136,15 +170,26 @@ class QuantizationParams:
 
 @dataclass(frozen=True, eq=False)
 class QuantizedVector:
-    """An int8 vector: values in [-127, 127], its scale, and the norm of its finite source values."""
+    """An int8 vector: values in [-127, 127], its scale, and the norm of its finite source values.
+
+    At most `MAX_INT8_DIMS` values. `data` is read-only (a copy when the caller's array could
+    change), so a vector checked once stays valid.
+    """
 
     data: NDArray[np.int8]
     params: QuantizationParams
     norm: float
 
+    def __post_init__(self) -> None:
+        data = _frozen(self.data, np.int8, "QuantizedVector.data")
+        _check_limit("int8", len(data))
+        _refuse_minus_128(data, "QuantizedVector.data")
+        object.__setattr__(self, "data", data)
+
     @classmethod
     def from_f32(cls, values: ArrayLike) -> QuantizedVector:
         v = _as_f32(values, "values", 1)
+        _check_limit("int8", len(v))
         data, _, _, norm, _ = _quantize_one(v, "int8")
         return cls(data, QuantizationParams.from_vector(v), float(norm))
 
@@ -173,29 +218,32 @@ def dot_product_i8_raw(a: ArrayLike, b: ArrayLike) -> int:
     if va.ndim != 1 or vb.ndim != 1:
         raise ValueError("dot_product_i8_raw takes two 1-D int8 arrays")
     _check_dims("dot_product_i8_raw", len(va), len(vb))
-    for name, arr in (("a", va), ("b", vb)):
-        low = np.flatnonzero(arr == -128)
-        if low.size:
-            raise ValueError(f"{name}[{low[0]}] is -128: int8 values must be in [-127, 127]")
-    if len(va) > MAX_INT8_DIMS:
-        raise ValueError(f"int8 vectors are limited to {MAX_INT8_DIMS} dims, got {len(va)}")
+    _check_limit("int8", len(va))
+    _refuse_minus_128(va, "a")
+    _refuse_minus_128(vb, "b")
     return int(_core.dot_i8(va, vb))
 
 
 def dot_product_i8(a: QuantizedVector, b: QuantizedVector) -> float:
-    """raw integer dot / (scale_a * scale_b): the dot product of the dequantized vectors."""
+    """raw integer dot / (scale_a * scale_b): the dot product of the dequantized vectors.
+
+    Divided in double and rounded to float32 once (the scales of two tiny vectors multiply past
+    float32's range)."""
     _check_dims("dot_product_i8", len(a), len(b))
     raw = _core.dot_i8(a.data, b.data)
-    return float(np.float32(raw) / (np.float32(a.params.scale) * np.float32(b.params.scale)))
+    return float(np.float32(raw / (a.params.scale * b.params.scale)))
 
 
 def cosine_similarity_i8(a: QuantizedVector, b: QuantizedVector) -> float:
-    """dot_product_i8 / (norm_a * norm_b) with the source norms; 0 when that is 0 or not finite."""
-    denominator = a.norm * b.norm
+    """dot_product_i8 / (norm_a * norm_b) with the source norms; 0 when that is 0 or not finite.
+
+    As raw / ((scale_a norm_a) (scale_b norm_b)) in double: each factor is between 127 and
+    127 sqrt(d) whatever the vector's magnitude, so a tiny vector scores as its rescaled self."""
+    _check_dims("cosine_similarity_i8", len(a), len(b))
+    denominator = (a.params.scale * a.norm) * (b.params.scale * b.norm)
     if denominator == 0 or not math.isfinite(denominator):
-        _check_dims("cosine_similarity_i8", len(a), len(b))
         return 0.0
-    return float(np.float32(dot_product_i8(a, b) / denominator))
+    return float(np.float32(_core.dot_i8(a.data, b.data) / denominator))
 
 
 @dataclass(frozen=True)
@@ -215,9 +263,20 @@ class Int4Vector:
     params: Int4Params
     norm: float
 
+    def __post_init__(self) -> None:
+        data = _frozen(self.data, np.uint8, "Int4Vector.data")
+        if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims < 0:
+            raise ValueError(f"Int4Vector.dims must be a non-negative int, got {self.dims!r}")
+        _check_limit("int4", self.dims)
+        if len(data) != (self.dims + 1) // 2:
+            raise ValueError(f"{self.dims} int4 dimensions take {(self.dims + 1) // 2} bytes, "
+                             f"got {len(data)}")
+        object.__setattr__(self, "data", data)
+
     @classmethod
     def from_f32(cls, values: ArrayLike) -> Int4Vector:
         v = _as_f32(values, "values", 1)
+        _check_limit("int4", len(v))
         packed, scale, max_abs, norm, _ = _quantize_one(v, "int4")
         return cls(packed, len(v), Int4Params(float(scale), float(max_abs)), float(norm))
 
@@ -230,21 +289,27 @@ class Int4Vector:
     def nibble_sum(self) -> int:
         return int(_unpack_nibbles(self.data, self.dims).sum(dtype=np.int64))
 
-    def dot_product(self, other: Int4Vector) -> float:
-        """The dot product of the dequantized vectors, from integer sums corrected for the offset."""
-        _check_dims("Int4Vector.dot_product", self.dims, other.dims)
+    def _dot(self, other: Int4Vector, op: str) -> float:
+        """The corrected dot product in double (rounded to float32 only at the end)."""
+        _check_dims(op, self.dims, other.dims)
         raw = _core.dot_u4(self.data, other.data)
         sa, sb = self.params.scale, other.params.scale
         ma, mb = self.params.max_abs, other.params.max_abs
-        dot = raw / (sa * sb) - mb * self.nibble_sum / sa - ma * other.nibble_sum / sb + self.dims * ma * mb
-        return float(np.float32(dot))
+        return float(raw / (sa * sb) - mb * self.nibble_sum / sa - ma * other.nibble_sum / sb
+                     + self.dims * ma * mb)
+
+    def dot_product(self, other: Int4Vector) -> float:
+        """The dot product of the dequantized vectors, from integer sums corrected for the
+        offset."""
+        return float(np.float32(self._dot(other, "Int4Vector.dot_product")))
 
     def cosine_similarity(self, other: Int4Vector) -> float:
+        """dot_product / (norm_a * norm_b), in double; 0 when that is 0 or not finite."""
+        dot = self._dot(other, "Int4Vector.cosine_similarity")
         denominator = self.norm * other.norm
         if denominator == 0 or not math.isfinite(denominator):
-            _check_dims("Int4Vector.cosine_similarity", self.dims, other.dims)
             return 0.0
-        return float(np.float32(self.dot_product(other) / denominator))
+        return float(np.float32(dot / denominator))
 
     def cosine_distance(self, other: Int4Vector) -> float:
         return 1.0 - self.cosine_similarity(other)
@@ -343,6 +408,19 @@ class QuantizationTier(enum.Enum):
 Stored = F32 | QuantizedVector | Int4Vector | BinaryVector
 
 
+def _tier(tier: object) -> QuantizationTier:
+    """A QuantizationTier, or one named by a string in any case ("int8", "BINARY")."""
+    if isinstance(tier, QuantizationTier):
+        return tier
+    if isinstance(tier, str):
+        try:
+            return QuantizationTier[tier.strip().upper()]
+        except KeyError:
+            names = ", ".join(member.name for member in QuantizationTier)
+            raise ValueError(f"unknown quantization tier {tier!r}; valid tiers: {names}") from None
+    raise TypeError(f"tier must be a QuantizationTier or its name, got {type(tier).__name__}")
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedData:
     """One vector at one tier: the original's `QuantizedData` (Full, Int8, Int4, Binary)."""
@@ -351,7 +429,9 @@ class QuantizedData:
     value: Stored
 
     @classmethod
-    def from_f32(cls, values: ArrayLike, tier: QuantizationTier) -> QuantizedData:
+    def from_f32(cls, values: ArrayLike, tier: QuantizationTier | str) -> QuantizedData:
+        """`values` at `tier` (a QuantizationTier, or its name in any case: "int8", "FULL")."""
+        tier = _tier(tier)
         v = _as_f32(values, "values", 1)
         if tier is QuantizationTier.FULL:
             return cls(tier, v.copy())
@@ -359,7 +439,9 @@ class QuantizedData:
             return cls(tier, QuantizedVector.from_f32(v))
         if tier is QuantizationTier.INT4:
             return cls(tier, Int4Vector.from_f32(v))
-        return cls(tier, BinaryVector.from_f32(v))
+        if tier is QuantizationTier.BINARY:
+            return cls(tier, BinaryVector.from_f32(v))
+        raise AssertionError(f"unhandled tier {tier}")  # every member is handled above
 
     def to_f32(self) -> F32:
         if isinstance(self.value, np.ndarray):
@@ -393,7 +475,7 @@ class PreparedQuery:
     data: QuantizedData
 
     @classmethod
-    def from_f32(cls, query: ArrayLike, tier: QuantizationTier) -> PreparedQuery:
+    def from_f32(cls, query: ArrayLike, tier: QuantizationTier | str) -> PreparedQuery:
         return cls(QuantizedData.from_f32(query, tier))
 
     @property
@@ -553,6 +635,12 @@ class QuantizedMatrix:
     _parts: tuple[Any, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.tier not in MATRIX_TIERS:
+            raise ValueError(f"unknown tier {self.tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+        if self.tier in ("int8", "int4"):
+            _check_limit(self.tier, self.dims)
+        if self.tier == "int8":
+            _refuse_minus_128(np.asarray(self.data, np.int8), "QuantizedMatrix.data")
         object.__setattr__(self, "_parts", (self.data, self.scale, self.max_abs, self.norm, self.sums))
 
     def __len__(self) -> int:
@@ -586,6 +674,8 @@ class QuantizedMatrix:
         if self.tier != "int8":
             raise TierMismatchError("int8_rows", QuantizationTier.INT8, _TIER_OF.get(self.tier, QuantizationTier.FULL))
         dp = self.data.shape[1] // PANEL_ROWS
+        if dp == 0:  # no dimensions: nothing to take out of the panels
+            return np.zeros((self.rows, self.dims), np.int8)
         panels = self.data.reshape(-1, dp // 4, PANEL_ROWS, 4).transpose(0, 2, 1, 3)
         return np.ascontiguousarray(panels.reshape(-1, dp)[: self.rows, : self.dims])
 
@@ -621,18 +711,35 @@ def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
         raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
     x = _as_f32(matrix, "matrix", 2)
     rows, dims = x.shape
-    if tier == "int8" and dims > MAX_INT8_DIMS:
-        raise ValueError(f"int8 rows are limited to {MAX_INT8_DIMS} dims, got {dims}")
+    if tier in ("int8", "int4"):
+        _check_limit(tier, dims)
     data, scale, max_abs, norm, sums = _quantize(x, tier)
     if tier == "int8":
         padded_rows = (rows + PANEL_ROWS - 1) // PANEL_ROWS * PANEL_ROWS
-        return QuantizedMatrix(tier, rows, dims, _to_panels(data), scale=scale, norm=norm,
-                               sums=_pad_rows(sums, padded_rows))
+        data, sums = _to_panels(data), _pad_rows(sums, padded_rows)
+    for part in (data, scale, max_abs, norm, sums):
+        if part is not None:  # ours alone: frozen, so what was checked stays true
+            part.flags.writeable = False
     return QuantizedMatrix(tier, rows, dims, data, scale=scale, max_abs=max_abs, norm=norm, sums=sums)
 
 
-def _prepare_queries(queries: F32, tier: str) -> tuple[Any, ...]:
+def _power_of_two_scaled(rows: F32) -> F32:
+    """Each row times the power of two that brings its largest finite |value| into [1, 2):
+    exact (only a row's exponents change), so a cosine is unchanged, and the products of a tiny
+    query with a row stay clear of float32's subnormal range, which tiers treat differently
+    (AVX-512 BF16 flushes subnormals to zero, FMA keeps them). A row below 1e-30, which the
+    quantizer stores as the zero vector (cosine 0, as on the float32 path), is left as it is."""
+    finite = np.where(np.isfinite(rows), np.abs(rows), np.float32(0))
+    peak = finite.max(axis=1) if rows.shape[1] else np.zeros(len(rows), np.float32)
+    _, exponents = np.frexp(np.where(peak >= np.float32(1e-30), peak, np.float32(1)))
+    scaled: F32 = np.ldexp(rows, (1 - exponents)[:, None]).astype(np.float32)
+    return scaled
+
+
+def _prepare_queries(queries: F32, tier: str, metric: str) -> tuple[Any, ...]:
     """The float32 queries (M, d) in the matrix tier's query layout, as (data, scale, max_abs, norm, sums)."""
+    if tier == "bf16" and metric == "cosine":  # the other tiers' scales already do this
+        queries = _power_of_two_scaled(queries)
     data, scale, max_abs, norm, sums = _quantize(queries, tier)
     if tier == "int8":  # plain rows, padded like the panels' rows
         dp = (queries.shape[1] + 3) // 4 * 4
@@ -658,7 +765,7 @@ def search(
     q2 = _as_f32(q[None, :] if single else q, "queries", 2)
     if q2.shape[1] != matrix.dims:
         raise ValueError(f"dimension mismatch: queries have {q2.shape[1]} dims, matrix rows have {matrix.dims}")
-    prepared = _prepare_queries(q2, matrix.tier)
+    prepared = _prepare_queries(q2, matrix.tier, metric)
     result = _core.quant_search(matrix.tier, prepared, matrix._parts, matrix.rows, matrix.dims, metric, k, threads)
     if k is None:
         return result[0] if single else result

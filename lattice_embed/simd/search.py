@@ -29,7 +29,8 @@ def similarity(
 
     metric: "dot" or "cosine" (similarities), "l2sq", "l2", "l1" (distances, float32 only),
     "hamming" (binary matrices only; "cosine" there is 1 - 2 h / d).
-    out: a C-contiguous float32 array of the result's shape to write into.
+    out: a C-contiguous float32 array of the result's shape to write into (one that overlaps an
+    input gets the result through a temporary, as numpy does).
     threads: None takes a thread per 4M multiply-adds of work, up to the cores;
     `LATTICE_EMBED_NUM_THREADS` sets it instead. Results are identical whatever the thread count.
     """

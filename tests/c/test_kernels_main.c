@@ -18,6 +18,7 @@
 
 #include "le/kernels.h"
 #include "le/quant.h"
+#include "le/search.h"
 
 static const size_t LENGTHS[] = {0,  1,  2,  3,  7,   8,   9,   15,  16,  17,  31,  32,
                                  33, 63, 64, 65, 127, 128, 129, 384, 768, 1536, 1537};
@@ -116,6 +117,31 @@ static void check_table(const char *tier, const le_kernel_table_t *t) {
     CHECK(t->cosine_f32(zero, zero, 9) == 0.0f, "%s cosine of zeros", tier);
 }
 
+/* Absorption, the worst case of a float32 sum: one large term, then ones the accumulator holding
+   it rounds away. An accumulator of k terms loses (k - 1) 2^-24 of their magnitudes, so each
+   must add fewer than ~168 (tests/kernels/test_tolerances.py does the same through Python). */
+static void check_absorption(const char *tier, const le_kernel_table_t *dense,
+                             const le_kernel_table_t *batch) {
+    static const size_t ds[] = {384, 1536, 1537, 4096};
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        size_t d = ds[di], m = 7, n = 5;
+        float *q = guarded(m * d), *x = guarded(n * d), *out = guarded(m * n);
+        for (size_t i = 0; i < m * d; i++) q[i] = i % d ? 1.0f : 16777216.0f;
+        for (size_t i = 0; i < n * d; i++) x[i] = 1.0f;
+        double exact = 16777216.0 + (double)(d - 1);
+        if (dense && d <= 1537) /* the pair kernels: 16 to 64 accumulators */
+            CHECK(close_to_sum(dense->dot_f32(q, x, d), exact, exact),
+                  "%s dot_f32 absorption d=%zu", tier, d);
+        if (batch) { /* the tiles: a chunk of at most LE_TILE_CHUNK_STEPS steps per accumulator */
+            batch->dot_block_f32(q, d, m, x, d, n, d, out, n, NULL);
+            int ok = 1;
+            for (size_t i = 0; i < m * n; i++) ok &= close_to_sum(out[i], exact, exact);
+            CHECK(ok, "%s dot_block_f32 absorption d=%zu: %.1f, expected %.1f", tier, d, out[0],
+                  exact);
+        }
+    }
+}
+
 /* Batch kernels: every (m, n) edge of the tiles, several tails of d, with and without the fused
    row norms; row-wise pairs; batch4. Scores are checked against a double oracle per pair. */
 static void check_batch(const char *tier, const le_kernel_table_t *dense, const le_kernel_table_t *t) {
@@ -196,6 +222,56 @@ static uint16_t random_bf16(void) { /* a uniform float, truncated */
     return (uint16_t)(bits >> 16);
 }
 
+/* At the documented limits (LE_I8_MAX_DIMS, LE_U4_MAX_DIMS) every 32-bit sum is at its largest:
+   the results must be exact, against the closed form, not only equal to the scalar tier's. */
+static void check_quant_limits(const char *tier, const le_kernel_table_t *t) {
+    const size_t n = LE_I8_MAX_DIMS, nbytes = LE_U4_MAX_DIMS / 2;
+    int8_t *a = malloc(n), *b = malloc(n);
+    static const int signs[][2] = {{127, 127}, {-127, -127}, {127, -127}, {-127, 127}};
+    for (size_t s = 0; s < sizeof signs / sizeof signs[0]; s++) {
+        memset(a, signs[s][0], n), memset(b, signs[s][1], n);
+        int64_t expect = (int64_t)signs[s][0] * signs[s][1] * (int64_t)n;
+        if (t->dot_i8) {
+            int64_t got = t->dot_i8(a, b, n);
+            CHECK(got == expect, "%s dot_i8 n=%zu (%d x %d): %lld, expected %lld", tier, n,
+                  signs[s][0], signs[s][1], (long long)got, (long long)expect);
+            got = t->dot_i8(a, b, 70000); /* where the VNNI horizontal sum used to wrap */
+            CHECK(got == expect / (int64_t)n * 70000, "%s dot_i8 n=70000: %lld", tier,
+                  (long long)got);
+        }
+        if (t->dot_i8_panels) { /* one panel of 16 rows of n values: rows alternate b and -b */
+            int8_t *panel = malloc(LE_I8_PANEL_ROWS * n);
+            int32_t sums[LE_I8_PANEL_ROWS], out[LE_I8_PANEL_ROWS];
+            for (size_t g = 0; g < n / 4; g++)
+                for (int r = 0; r < LE_I8_PANEL_ROWS; r++)
+                    memset(panel + 64 * g + 4 * r, r % 2 ? -signs[s][1] : signs[s][1], 4);
+            for (int r = 0; r < LE_I8_PANEL_ROWS; r++)
+                sums[r] = (int32_t)(r % 2 ? -signs[s][1] : signs[s][1]) * (int32_t)n;
+            t->dot_i8_panels(a, n, 1, panel, 1, n, sums, out, LE_I8_PANEL_ROWS);
+            int ok = 1;
+            for (int r = 0; r < LE_I8_PANEL_ROWS; r++) ok &= out[r] == (r % 2 ? -expect : expect);
+            CHECK(ok, "%s dot_i8_panels d=%zu (%d x %d): %d, expected %lld", tier, n, signs[s][0],
+                  signs[s][1], out[0], (long long)expect);
+            free(panel);
+        }
+    }
+    free(a), free(b);
+    uint8_t *ua = malloc(2 * nbytes);
+    memset(ua, 0xFF, 2 * nbytes); /* every nibble 15: 225 per dimension */
+    if (t->dot_u4) {
+        int64_t got = t->dot_u4(ua, ua, nbytes);
+        CHECK(got == 225 * (int64_t)LE_U4_MAX_DIMS, "%s dot_u4 at the limit: %lld", tier,
+              (long long)got);
+    }
+    if (t->dot_u4_rows) {
+        int32_t out[2];
+        t->dot_u4_rows(ua, ua, nbytes, 2, nbytes, out);
+        CHECK(out[0] == 225 * LE_U4_MAX_DIMS && out[1] == out[0], "%s dot_u4_rows at the limit: %d",
+              tier, out[0]);
+    }
+    free(ua);
+}
+
 static void check_quant(const char *tier, const le_kernel_table_t *t) {
     const le_kernel_table_t *ref = &le_quant_scalar;
     for (size_t li = 0; li < N_LENGTHS; li++) {
@@ -224,6 +300,7 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
             CHECK(close_to_sum(t->dot_bf16(ha, hb, n), exact, terms), "%s dot_bf16 n=%zu", tier, n);
         }
     }
+    check_quant_limits(tier, t);
     /* rows kernels: the pair kernel applied row after row */
     enum { ROWS = 5, WIDTH = 67 };
     uint8_t q[WIDTH], x[ROWS * WIDTH];
@@ -353,6 +430,39 @@ static void check_nn(const char *tier, const le_kernel_table_t *t) {
     }
 }
 
+/* The search driver (search.c) cuts a call by queries or by rows, one piece per thread: every cut
+   must give the same scores and top-k (Python caps threads at the cores, so the cuts of 3, 7 and
+   64 threads are checked here, where the driver takes any count). */
+static void check_search_threads(void) {
+    static const size_t shapes[][2] = {{1, 1000}, {3, 1000}, {40, 300}, {121, 20}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        size_t m = shapes[si][0], n = shapes[si][1], d = 96, k = 17;
+        float *q = malloc(m * d * sizeof(float)), *x = malloc(n * d * sizeof(float));
+        float *one = malloc(m * n * sizeof(float)), *many = malloc(m * n * sizeof(float));
+        float *top1 = malloc(m * k * sizeof(float)), *topn = malloc(m * k * sizeof(float));
+        int64_t *idx1 = malloc(m * k * sizeof(int64_t)), *idxn = malloc(m * k * sizeof(int64_t));
+        for (size_t i = 0; i < m * d; i++) q[i] = uniform();
+        for (size_t i = 0; i < n * d; i++) x[i] = uniform();
+        for (int metric = LE_METRIC_DOT; metric <= LE_METRIC_L1; metric++) {
+            CHECK(le_similarity_f32(q, m, x, n, d, metric, one, 1) == 0, "similarity");
+            CHECK(le_top_k_f32(q, m, x, n, d, metric, k, idx1, top1, 1) == 0, "top_k");
+            static const size_t counts[] = {2, 3, 7, 64};
+            for (size_t ti = 0; ti < sizeof counts / sizeof counts[0]; ti++) {
+                le_similarity_f32(q, m, x, n, d, metric, many, counts[ti]);
+                le_top_k_f32(q, m, x, n, d, metric, k, idxn, topn, counts[ti]);
+                CHECK(memcmp(one, many, m * n * sizeof(float)) == 0,
+                      "similarity m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n,
+                      metric, counts[ti]);
+                CHECK(memcmp(idx1, idxn, m * k * sizeof(int64_t)) == 0 &&
+                          memcmp(top1, topn, m * k * sizeof(float)) == 0,
+                      "top_k m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n,
+                      metric, counts[ti]);
+            }
+        }
+        free(q), free(x), free(one), free(many), free(top1), free(topn), free(idx1), free(idxn);
+    }
+}
+
 static int runnable(int isa) {
 #if defined(LE_EMULATE_X86)
     (void)isa;
@@ -388,6 +498,8 @@ int main(void) {
         int before = failures;
         if (tiers[i].dense) check_table(name, tiers[i].dense);
         if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].dense || tiers[i].batch)
+            check_absorption(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].quant) check_quant(name, tiers[i].quant);
         if (tiers[i].nn) check_nn(name, tiers[i].nn);
         printf("%s %s\n", failures == before ? "ok  " : "FAIL", name);
@@ -397,6 +509,7 @@ int main(void) {
     float ones[3] = {1, 1, 1};
     CHECK(le_dot_f32(ones, ones, 3) == 3.0f, "dispatched dot");
     printf("dispatch best=%s\n", le_isa_name(le_dispatch_cap()));
+    check_search_threads();
     printf("%s\n", failures ? "FAILED" : "PASSED");
     return failures != 0;
 }

@@ -205,3 +205,27 @@ class TestErrors:
     def test_batch4_lengths(self) -> None:
         with pytest.raises(ValueError, match="q has 3 elements, c2 has 4"):
             simd.dot_product_batch4(np.ones(3), np.ones(3), np.ones(3), np.ones(4), np.ones(3))
+
+
+@pytest.mark.parametrize("where", ["matrix", "queries", "both", "shifted"])
+def test_similarity_out_overlapping_an_input_is_buffered(isa: str, where: str) -> None:
+    """numpy's rule for out=: an output that overlaps an input gets the result via a temporary."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 300)).astype(np.float32)
+    expected = oracle.f64(x) @ oracle.f64(x).T
+    if where == "matrix":
+        queries, matrix = x.copy(), x
+        out = matrix
+    elif where == "queries":
+        queries, matrix = x, x.copy()
+        out = queries
+    elif where == "both":
+        queries = matrix = out = x
+    else:  # an output buffer starting one row into the matrix
+        buffer = np.zeros((301, 300), np.float32)
+        buffer[:300] = x
+        queries, matrix, out = x.copy(), buffer[:300], buffer[1:]
+    got = simd.similarity(queries, matrix, "dot", out=out)
+    assert got is out
+    bound = oracle.score_bounds(oracle.f64(x), oracle.f64(x), "dot")
+    assert np.all(np.abs(got - expected) <= bound)

@@ -9,6 +9,7 @@ import pytest
 
 from lattice_embed import simd
 from tests import oracle
+from tests.conftest import python_command
 from tests.oracle import TAIL_LENGTHS, TOLERANCE
 
 
@@ -213,3 +214,88 @@ class TestNormalizeOut:
     def test_rows_of_zero_length(self, isa: str) -> None:
         assert simd.normalize(np.empty((3, 0), np.float32)).shape == (3, 0)
         assert simd.normalize(np.empty((0, 8), np.float32)).shape == (0, 8)
+
+
+class TestNormalizeNeverWritesItsInput:
+    """Only `out=` is written: a buffer the general path reads without copying is the caller's."""
+
+    @staticmethod
+    def buffers(tmp_path: object) -> list[tuple[str, object, object]]:
+        """(name, input, a way to read its values back) for every kind of float32 buffer."""
+        import array
+        import warnings
+        from pathlib import Path
+
+        values = np.float32([3, 4, 0, 12])
+        raw = bytearray(values.tobytes())
+        arr = array.array("f", values.tolist())
+        path = Path(str(tmp_path)) / "v.f32"
+        values.tofile(path)
+        writable_map = np.memmap(path, np.float32, mode="r+")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            matrix = np.matrix(values.reshape(2, 2))
+
+        class Sub(np.ndarray):
+            pass
+
+        sub = values.copy().view(Sub)
+        return [
+            ("bytes", memoryview(values.tobytes()).cast("f"), None),
+            ("bytearray", memoryview(raw).cast("f"), lambda: np.frombuffer(raw, np.float32)),
+            ("array.array", arr, lambda: np.float32(arr.tolist())),
+            ("memmap r+", writable_map, lambda: np.fromfile(path, np.float32)),
+            ("ndarray subclass", sub, lambda: np.asarray(sub).copy()),
+            ("np.matrix", matrix, lambda: np.asarray(matrix).reshape(-1).copy()),
+        ]
+
+    def test_buffers_keep_their_values(self, isa: str, tmp_path: object) -> None:
+        import warnings
+
+        expected = np.float32([3, 4, 0, 12])
+        for name, x, read in self.buffers(tmp_path):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PendingDeprecationWarning)  # np.matrix
+                got = simd.normalize(x)
+            assert got.shape in ((4,), (2, 2)), name
+            if read is not None:
+                assert np.array_equal(read(), expected), f"{name} was written"
+
+    def test_immutable_bytes_are_not_written(self, isa: str) -> None:
+        raw = np.float32([3, 4]).tobytes()
+        got = simd.normalize(memoryview(raw).cast("f"))
+        assert np.array_equal(np.frombuffer(raw, np.float32), [3, 4])
+        np.testing.assert_allclose(got, [0.6, 0.8], atol=1e-7)
+
+    def test_read_only_memmap_does_not_crash(self, tmp_path: object) -> None:
+        """Writing through a read-only mapping is a SIGSEGV: run it where that cannot kill
+        pytest."""
+        import subprocess
+        from pathlib import Path
+
+        path = Path(str(tmp_path)) / "v.f32"
+        np.float32([3, 4]).tofile(path)
+        code = ("import numpy as np, lattice_embed.simd as s, sys; "
+                f"m = np.memmap(sys.argv[1], np.float32, mode='r'); print(list(s.normalize(m)))")
+        run = subprocess.run([*python_command(), "-c", code, str(path)], capture_output=True,
+                             text=True, timeout=120, check=False)
+        assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+        assert np.array_equal(np.fromfile(path, np.float32), [3, 4])
+        assert "0.6" in run.stdout and "0.8" in run.stdout
+
+    @pytest.mark.parametrize("shift", [1, -1, 3])
+    def test_out_overlapping_x_is_buffered(self, isa: str, shift: int) -> None:
+        rng = np.random.default_rng(shift + 10)
+        base = rng.standard_normal(70).astype(np.float32)
+        x_at, out_at = (0, shift) if shift > 0 else (-shift, 0)
+        x, out = base[x_at:x_at + 64], base[out_at:out_at + 64]
+        expected = oracle.normalize(oracle.f64(x.copy()))
+        assert simd.normalize(x, out=out) is out
+        np.testing.assert_allclose(out, expected, rtol=0, atol=TOLERANCE["unit_vector"])
+
+    def test_out_overlapping_rows_is_buffered(self, isa: str) -> None:
+        base = np.random.default_rng(3).standard_normal((5, 33)).astype(np.float32) + 2
+        x, out = base[:4], base[1:]
+        expected = oracle.normalize(oracle.f64(x.copy()))
+        simd.normalize(x, out=out)
+        np.testing.assert_allclose(base[1:], expected, rtol=0, atol=TOLERANCE["unit_vector"])

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from lattice_embed import simd
-from tests.conftest import CPU_TIERS
+from tests.conftest import CPU_TIERS, python_command
 
 CAPS = simd.capabilities()
 NOT_COMPILED = [t for t in simd.ISA_NAMES if t not in CAPS["compiled"]]
@@ -29,7 +28,7 @@ def run_python(code: str, isa: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "LATTICE_EMBED_ISA"}
     if isa is not None:
         env["LATTICE_EMBED_ISA"] = isa
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+    return subprocess.run([*python_command(), "-c", code], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
 
 
@@ -149,11 +148,45 @@ def test_show_runtime_prints_versions_flags_and_tiers(capsys: pytest.CaptureFixt
 def test_thread_count_from_the_environment() -> None:
     code = "import json, lattice_embed.simd as s; print(json.dumps(s.capabilities()['threads']))"
     env = {k: v for k, v in os.environ.items() if k != "LATTICE_EMBED_ISA"}
-    result = subprocess.run([sys.executable, "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": "3"},
+    result = subprocess.run([*python_command(), "-c", code],
+                            env={**env, "LATTICE_EMBED_NUM_THREADS": "3"},
                             capture_output=True, text=True, check=True)
     assert json.loads(result.stdout)["env"] == 3
     for bad in ("0", "two", "-1"):
-        failed = subprocess.run([sys.executable, "-c", code], env={**env, "LATTICE_EMBED_NUM_THREADS": bad},
+        failed = subprocess.run([*python_command(), "-c", code],
+                                env={**env, "LATTICE_EMBED_NUM_THREADS": bad},
                                 capture_output=True, text=True, check=False)
         assert failed.returncode != 0
         assert f"LATTICE_EMBED_NUM_THREADS must be a positive integer, got '{bad}'" in failed.stderr
+
+
+def test_use_isa_in_two_threads_restores_the_cap() -> None:
+    """Overlapping blocks in two threads: the second waits for the first, so each block runs at
+    its own tier and the cap ends where it started (it used to stay on scalar for good)."""
+    import threading
+
+    before = simd.capabilities()["active"]
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, str] = {}
+
+    def first() -> None:
+        with simd.use_isa("scalar"):
+            a_in.set()
+            b_in.wait(timeout=0.5)  # B is blocked entering: the wait just ends
+            seen["a"] = simd.capabilities()["active"]
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait()
+        with simd.use_isa(CPU_TIERS[-1]):
+            b_in.set()
+            a_out.wait(timeout=5)
+            seen["b"] = simd.capabilities()["active"]
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert seen == {"a": "scalar", "b": CPU_TIERS[-1]}
+    assert simd.capabilities()["active"] == before

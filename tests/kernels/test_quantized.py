@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lattice_embed import simd
 from lattice_embed._kernels import _core
@@ -347,7 +349,8 @@ class TestQuantizationMatchesTheReference:
         x[1] = 0.0  # all zero
         x[2, :: max(1, d // 3)] = np.nan
         x[3, 0] = np.inf
-        x[4] = np.float32(1e-12)  # below the 1e-10 scale guard
+        x[4] = np.float32(1e-12)  # below the original's 1e-10 guard: scaled like any other row
+        x[7] = np.float32(1e-35)  # below 1e-30: the zero vector
         x[5, : min(d, 7)] = np.array([127, 2.5, -2.5, 0.5, -0.5, 1.5, -126.5], np.float32)[: min(d, 7)]
         x[6] = np.float32(3.4e38)
         return x
@@ -369,3 +372,118 @@ class TestQuantizationMatchesTheReference:
         for row in range(9):  # the per-vector types quantize the same way
             assert np.array_equal(simd.QuantizedVector.from_f32(x[row]).data, values[row])
             assert np.array_equal(simd.Int4Vector.from_f32(x[row]).data, packed[row])
+
+
+class TestSmallDefects:
+    @pytest.mark.parametrize(("name", "kind"), [("int8", simd.QuantizedVector),
+                                                ("INT4", simd.Int4Vector),
+                                                ("binary", simd.BinaryVector),
+                                                ("full", np.ndarray)])
+    def test_a_tier_given_by_name_is_that_tier(self, name: str, kind: type) -> None:
+        data = simd.QuantizedData.from_f32(np.ones(4, np.float32), name)  # type: ignore[arg-type]
+        assert data.tier is T[name.upper()] and isinstance(data.value, kind)
+
+    def test_an_unknown_tier_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="unknown quantization tier 'int2'; valid tiers: "
+                                             "FULL, INT8, INT4, BINARY"):
+            simd.QuantizedData.from_f32(np.ones(4, np.float32), "int2")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="tier must be a QuantizationTier or its name, got int"):
+            simd.QuantizedData.from_f32(np.ones(4, np.float32), 8)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("tier", ["int8", "int4", "binary", "bf16"])
+    @pytest.mark.parametrize("rows", [0, 3, 17])
+    def test_zero_dimension_matrices_round_trip(self, tier: str, rows: int) -> None:
+        stored = simd.quantize(np.zeros((rows, 0), np.float32), tier)
+        assert stored.to_f32().shape == (rows, 0) and stored.to_f32().dtype == np.float32
+        if tier == "int8":
+            assert stored.int8_rows().shape == (rows, 0)
+
+
+class TestTinyNorms:
+    """Quantized cosine does not depend on a vector's scale: a query or row of tiny (even
+    subnormal) values scores finitely, as its rescaled self does, the same on every tier. A
+    vector whose largest |value| is below 1e-30 is zero to float32 (its squared norm underflows)
+    and scores 0, as on the float32 path."""
+
+    ROWS = np.array([[1, 1], [1, 0], [-3, 1], [0.5, -0.25]], np.float32)
+
+    @staticmethod
+    def on_every_tier(call: object) -> list[np.ndarray]:
+        results = []
+        for tier in simd.capabilities()["cpu"]:
+            with simd.use_isa(tier):
+                results.append(call())  # type: ignore[operator]
+        return results
+
+    @pytest.mark.parametrize("tier", ["int8", "int4", "bf16"])
+    @pytest.mark.parametrize("scale", [2.0**-90, 2.0**-60, 2.0**-20, 2.0**60, 2.0**100])
+    def test_scaling_the_query_changes_no_score(self, tier: str, scale: float) -> None:
+        stored = simd.quantize(self.ROWS, tier)
+        q = np.array([1, 1], np.float32)
+        plain = simd.similarity(q, stored, "cosine")
+        for scores in self.on_every_tier(lambda: simd.similarity(q * np.float32(scale), stored,
+                                                                 "cosine")):
+            assert np.all(np.isfinite(scores))
+            if tier == "bf16":
+                np.testing.assert_allclose(scores, plain, rtol=0, atol=1e-6)
+            else:
+                assert np.array_equal(scores, plain), (scores, plain)
+        exact = oracle.scores(oracle.f64(q[None]), oracle.f64(self.ROWS), "cosine")[0]
+        assert np.all(np.abs(plain - exact) <= {"int8": 0.02, "int4": 0.1, "bf16": 0.01}[tier])
+
+    @pytest.mark.parametrize("tier", ["int8", "int4", "bf16"])
+    def test_the_issue_queries(self, tier: str) -> None:
+        """bf16 [1e-30, 1e-30] scored inf (NaN on avx512bf16); int4 gave -0.80 for 0.707."""
+        stored = simd.quantize(self.ROWS, tier)
+        tiny = np.float32([1e-30, 1e-30])
+        normal = simd.similarity(np.float32([1, 1]), stored, "cosine")
+        results = self.on_every_tier(lambda: simd.similarity(tiny, stored, "cosine"))
+        for scores in results:
+            assert np.all(np.isfinite(scores))
+            np.testing.assert_allclose(scores, normal, rtol=0, atol=1e-6)
+
+    @pytest.mark.parametrize("tier", ["int8", "int4", "bf16"])
+    @pytest.mark.parametrize("value", [1e-40, 1e-45, 1e-31, -5e-38])
+    def test_rows_below_the_float32_floor_score_zero(self, tier: str, value: float) -> None:
+        rows = np.vstack([np.full((2, 33), value, np.float32), np.ones((1, 33), np.float32)])
+        stored = simd.quantize(rows, tier)
+        q = np.linspace(-1, 1, 33).astype(np.float32) + np.float32(0.1)
+        f32 = simd.similarity(q, rows, "cosine")
+        for scores in self.on_every_tier(lambda: simd.similarity(q, stored, "cosine")):
+            assert np.all(np.isfinite(scores)), scores
+            assert scores[0] == scores[1] == 0.0 == f32[0] == f32[1]
+            assert scores[2] == pytest.approx(f32[2], abs=0.02)
+            tiny_query = simd.similarity(np.full(33, value, np.float32), stored, "cosine")
+            assert np.array_equal(tiny_query, np.zeros(3, np.float32))
+
+    def test_per_vector_types_too(self) -> None:
+        rng = np.random.default_rng(3)
+        a, b = rng.standard_normal((2, 300)).astype(np.float32)
+        tiny = a * np.float32(2.0**-90)
+        q8, t8, b8 = (simd.QuantizedVector.from_f32(v) for v in (a, tiny, b))
+        assert simd.cosine_similarity_i8(t8, b8) == simd.cosine_similarity_i8(q8, b8)
+        assert math.isfinite(simd.dot_product_i8(t8, b8))
+        q4, t4, b4 = (simd.Int4Vector.from_f32(v) for v in (a, tiny, b))
+        assert t4.cosine_similarity(b4) == pytest.approx(q4.cosine_similarity(b4), abs=1e-6)
+        zero = simd.QuantizedVector.from_f32(np.full(300, 1e-40, np.float32))
+        assert zero.norm == 0.0 and simd.cosine_similarity_i8(zero, b8) == 0.0
+        zero4 = simd.Int4Vector.from_f32(np.full(300, 1e-40, np.float32))
+        assert zero4.cosine_similarity(b4) == 0.0
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(exponent=st.integers(-100, 120), seed=st.integers(0, 2**16),
+           tier=st.sampled_from(["int8", "int4", "bf16"]))
+    def test_fuzz_finite_and_the_same_on_every_tier(self, exponent: int, seed: int,
+                                                    tier: str) -> None:
+        rng = np.random.default_rng(seed)
+        rows = rng.standard_normal((9, 21)).astype(np.float32)
+        rows[rng.integers(0, 9, 3)] *= np.float32(2.0 ** int(rng.integers(-140, 100)))
+        q = rng.standard_normal((3, 21)).astype(np.float32) * np.float32(2.0**exponent)
+        stored = simd.quantize(rows, tier)
+        results = self.on_every_tier(lambda: simd.similarity(q, stored, "cosine"))
+        for scores in results:
+            assert np.all(np.isfinite(scores)) and np.all(np.abs(scores) <= 1.0 + 1e-5)
+            if tier == "bf16":
+                np.testing.assert_allclose(scores, results[0], rtol=0, atol=1e-5)
+            else:
+                assert np.array_equal(scores, results[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import re
 from typing import Any
 
 import pytest
@@ -500,3 +501,42 @@ def test_values_pickle_for_worker_processes() -> None:
     ]
     for value in values:
         assert pickle.loads(pickle.dumps(value)) == value
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize(
+    ("reader", "payload", "where"),
+    [
+        (MigrationProgress.from_dict, lambda v: {"migration_id": "m", "state": "planned",
+                                                 "throughput": 1.0, "eta_secs": v,
+                                                 "error_count": 0}, "MigrationProgress.eta_secs"),
+        (MigrationProgress.from_dict, lambda v: {"migration_id": "m", "state": "planned",
+                                                 "throughput": v, "error_count": 0},
+         "MigrationProgress.throughput"),
+        (MigrationProgress.from_dict, lambda v: {"migration_id": "m", "state": "planned",
+                                                 "throughput": 1.0, "effective_coverage": v,
+                                                 "error_count": 0},
+         "MigrationProgress.effective_coverage"),
+        (MigrationState.from_dict, lambda v: {"completed": {"processed": 1, "skipped": 0,
+                                                            "duration_secs": v}},
+         "MigrationState 'completed'.duration_secs"),
+    ],
+    ids=["eta_secs", "throughput", "effective_coverage", "duration_secs"],
+)
+def test_from_dict_refuses_numbers_that_cannot_be_written_back(
+    reader: Any, payload: Any, where: str, bad: float
+) -> None:
+    """json.loads reads NaN, Infinity and 1e400 as floats; serde_json refuses them, and to_dict
+    would write them as null (an eta of -inf came back as None). Refused, naming the field."""
+    with pytest.raises(ValueError, match=rf"{re.escape(where)} must be a finite number, got {bad}"):
+        reader(payload(bad))
+    text = json.dumps(payload(bad))
+    with pytest.raises(ValueError, match="must be a finite number"):
+        reader(json.loads(text))
+    assert reader(payload(2.5)).to_dict() is not None  # finite values still read
+
+
+def test_a_json_number_beyond_f64_is_refused() -> None:
+    payload = json.loads('{"completed": {"processed": 1, "skipped": 0, "duration_secs": 1e400}}')
+    with pytest.raises(ValueError, match="duration_secs must be a finite number, got inf"):
+        MigrationState.from_dict(payload)

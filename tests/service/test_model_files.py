@@ -13,6 +13,7 @@ import pytest
 
 from lattice_embed.model import EmbeddingModel, ModelConfig
 from lattice_embed.service import (
+    ModelInitializationError,
     ModelNotFoundError,
     UnsupportedModelError,
 )
@@ -20,6 +21,8 @@ from lattice_embed.service._bert import default_threads
 from lattice_embed.service.model_files import (
     HUB_PINS,
     MODEL_FILES,
+    HubPin,
+    _verify,
     lattice_cache_dir,
     resolve_model_dir,
     sha256_file,
@@ -93,6 +96,8 @@ def test_an_installed_package_is_found_without_importing_it() -> None:
     assert sha256_file(resolved.path / "model.safetensors") == (
         HUB_PINS[MINILM].sha256["model.safetensors"]
     )  # the package ships the pinned upstream weights
+    for name in MODEL_FILES:
+        assert (resolved.path / name).stat().st_size == HUB_PINS[MINILM].sizes[name]
 
 
 def test_a_missing_model_names_every_place_looked(tmp_path: Path) -> None:
@@ -107,14 +112,14 @@ def test_a_missing_model_names_every_place_looked(tmp_path: Path) -> None:
     assert isinstance(caught.value, FileNotFoundError)
 
 
-def test_a_missing_model_fails_the_service_once(tmp_path: Path) -> None:
+def test_a_missing_model_fails_the_service_with_the_same_error(tmp_path: Path) -> None:
     require_module("huggingface_hub")
     service = NativeEmbeddingService(BGE)
     with pytest.raises(ModelNotFoundError) as first:
         service.embed(["x"])
     with pytest.raises(ModelNotFoundError) as second:
         service.ensure_loaded()
-    assert second.value is first.value
+    assert str(second.value) == str(first.value) and second.value.__cause__ is first.value
 
 
 @pytest.mark.parametrize(
@@ -171,3 +176,95 @@ def test_concurrent_callers_share_one_service(tiny: Path) -> None:
     for got, want in zip(results, expected):
         np.testing.assert_allclose(got, want, atol=1e-6)
     assert blas_threads() == before  # the one-thread hold is released after the last caller
+
+
+def test_a_hub_failure_keeps_its_message_and_cause(tmp_path: Path) -> None:
+    """Not only huggingface_hub's type name: what it said, and the error itself as the cause."""
+    require_module("huggingface_hub")
+    with pytest.raises(ModelNotFoundError) as caught:
+        resolve_model_dir(BGE)
+    cause = caught.value.__cause__
+    assert cause is not None and type(cause).__module__.startswith("huggingface_hub")
+    hub_line = next(line for line in str(caught.value).splitlines() if "Hugging Face hub" in line)
+    first_words = " ".join(str(cause).split())[:40]
+    assert f"{type(cause).__name__}: {first_words}" in hub_line
+
+
+class TestChecksumStep:
+    """`_verify` on a snapshot in a hub cache layout (models--org--name/{snapshots/<rev>,blobs}):
+    a file that fails its pin is refused and its link removed, but nothing outside the cache is
+    ever deleted, and nothing is read past the size the pin expects."""
+
+    REV = "0" * 40
+
+    def snapshot(self, tmp_path: Path) -> tuple[Path, Path]:
+        repo = tmp_path / "hf" / "models--org--tiny"
+        folder, blobs = repo / "snapshots" / self.REV, repo / "blobs"
+        folder.mkdir(parents=True)
+        blobs.mkdir()
+        return folder, blobs
+
+    def pin(self, name: str, data: bytes, *, sized: bool = True) -> HubPin:
+        import hashlib
+
+        digest = {name: hashlib.sha256(data).hexdigest()}
+        if not sized:
+            return HubPin("org/tiny", self.REV, digest)
+        return HubPin("org/tiny", self.REV, digest, sizes={name: len(data)})
+
+    def test_a_link_out_of_the_cache_is_removed_and_its_target_kept(self, tmp_path: Path) -> None:
+        folder, _ = self.snapshot(tmp_path)
+        outside = tmp_path / "mine" / "config.json"
+        outside.parent.mkdir()
+        outside.write_bytes(b'{"not": "the pinned file"}')
+        (folder / "config.json").symlink_to(outside)
+        with pytest.raises(ModelInitializationError, match="checksum mismatch for config.json"):
+            _verify(folder, self.pin("config.json", b'{"the": "pinned file"}', sized=False))
+        assert not (folder / "config.json").is_symlink()
+        assert outside.read_bytes() == b'{"not": "the pinned file"}'
+
+    def test_a_bad_blob_in_the_cache_goes_with_its_link(self, tmp_path: Path) -> None:
+        folder, blobs = self.snapshot(tmp_path)
+        (blobs / "abc").write_bytes(b"corrupt")
+        (folder / "config.json").symlink_to(Path("..") / ".." / "blobs" / "abc")
+        with pytest.raises(ModelInitializationError, match="checksum mismatch"):
+            _verify(folder, self.pin("config.json", b"correct", sized=False))
+        assert not (folder / "config.json").is_symlink() and not (blobs / "abc").exists()
+
+    def test_a_matching_file_is_kept(self, tmp_path: Path) -> None:
+        folder, blobs = self.snapshot(tmp_path)
+        (blobs / "abc").write_bytes(b"correct")
+        (folder / "config.json").symlink_to(blobs / "abc")
+        _verify(folder, self.pin("config.json", b"correct"))
+        assert (folder / "config.json").read_bytes() == b"correct"
+
+    def test_a_file_of_another_size_is_refused_unread(self, tmp_path: Path) -> None:
+        folder, blobs = self.snapshot(tmp_path)
+        (blobs / "abc").write_bytes(b"correct and then some")
+        (folder / "config.json").symlink_to(blobs / "abc")
+        with pytest.raises(ModelInitializationError, match="has 21 bytes, the pin expects 7"):
+            _verify(folder, self.pin("config.json", b"correct"))
+
+    def test_a_link_to_dev_zero_is_refused_at_once(self, tmp_path: Path) -> None:
+        """Hashing /dev/zero never ends: run it where a hang fails the test instead of the suite."""
+        import subprocess
+        import sys
+
+        folder, _ = self.snapshot(tmp_path)
+        (folder / "model.safetensors").symlink_to("/dev/zero")
+        code = (
+            "import sys; from pathlib import Path\n"
+            "from lattice_embed.service.model_files import HubPin, _verify\n"
+            "pin = HubPin('org/tiny', '0' * 40, {'model.safetensors': 'ab' * 32})\n"
+            "try:\n    _verify(Path(sys.argv[1]), pin)\n"
+            "except Exception as error:\n    print(type(error).__name__, error)\n"
+        )
+        try:
+            run = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            pytest.fail("_verify was still reading /dev/zero after 60 s")
+        assert run.stdout.startswith("ModelInitializationError"), run.stdout + run.stderr
+        assert "not a regular file" in run.stdout
+        assert not (folder / "model.safetensors").is_symlink()
+        assert Path("/dev/zero").exists()

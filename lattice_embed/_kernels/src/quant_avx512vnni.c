@@ -15,6 +15,16 @@ LE_ALWAYS_INLINE __mmask64 le_byte_mask_avx512_(size_t rem) {
     return rem >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << rem) - 1);
 }
 
+/* The sum of 16 i32 lanes, in 64 bits: their total passes 2^31 long before any lane does (int8:
+   from about 66,000 dimensions, far below LE_I8_MAX_DIMS). */
+LE_ALWAYS_INLINE int64_t le_hsum_i32x16_wide_(__m512i v) {
+    int32_t lanes[16];
+    _mm512_storeu_si512(lanes, v);
+    int64_t sum = 0;
+    for (int i = 0; i < 16; i++) sum += lanes[i];
+    return sum;
+}
+
 static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
     __m512i acc = _mm512_setzero_si512(), b_sum = _mm512_setzero_si512();
@@ -25,7 +35,8 @@ static int64_t le_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t n) 
         acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(va, flip), vb);
         b_sum = _mm512_dpbusd_epi32(b_sum, ones, vb);
     }
-    return (int64_t)_mm512_reduce_add_epi32(acc) - 128 * (int64_t)_mm512_reduce_add_epi32(b_sum);
+    /* a lane adds n / 16 products (a + 128) b of at most 255 * 127: exact to n = 1,000,000 */
+    return le_hsum_i32x16_wide_(acc) - 128 * le_hsum_i32x16_wide_(b_sum);
 }
 
 /* TQ queries x NP panels, `spread` panels apart: each query's 4-byte group is broadcast (top bits
@@ -104,7 +115,7 @@ static int64_t le_dot_u4_avx512vnni(const uint8_t *a, const uint8_t *b, size_t n
         acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(va, 4), low),
                                   _mm512_and_si512(_mm512_srli_epi16(vb, 4), low));
     }
-    return (int64_t)_mm512_reduce_add_epi32(acc);
+    return le_hsum_i32x16_wide_(acc);
 }
 
 static uint64_t le_hamming_b1_avx512vnni(const uint8_t *a, const uint8_t *b, size_t nbytes) {

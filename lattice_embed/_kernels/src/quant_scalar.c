@@ -43,8 +43,10 @@ static uint64_t le_hamming_b1_scalar(const uint8_t *a, const uint8_t *b, size_t 
     return count;
 }
 
+/* Summed in double, as the scalar f32 kernels are (see dense_scalar.c); each product of two
+   bf16 values is exact in float already. */
 static float le_dot_bf16_scalar(const uint16_t *a, const uint16_t *b, size_t n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         s0 += le_bf16_to_f32_(a[i]) * le_bf16_to_f32_(b[i]);
@@ -53,7 +55,7 @@ static float le_dot_bf16_scalar(const uint16_t *a, const uint16_t *b, size_t n) 
         s3 += le_bf16_to_f32_(a[i + 3]) * le_bf16_to_f32_(b[i + 3]);
     }
     for (; i < n; i++) s0 += le_bf16_to_f32_(a[i]) * le_bf16_to_f32_(b[i]);
-    return (s0 + s1) + (s2 + s3);
+    return (float)((s0 + s1) + (s2 + s3));
 }
 
 LE_DEFINE_QUANT_ROWS(scalar)

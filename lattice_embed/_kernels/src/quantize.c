@@ -1,7 +1,8 @@
 /* Quantizing float32 rows for the stored tiers. Plain C at the baseline (the compiler vectorizes
  * the loops), the same on every tier, so stored values never depend on the CPU. Rules of the
  * original crate: non-finite values count as 0; scales come from the finite values' max |x|;
- * rounding is to nearest with halves away from zero; norms are of the finite values. */
+ * rounding is to nearest with halves away from zero; norms are of the finite values. Not the
+ * original's: a row below LE_QUANT_TINY is the zero vector (search.h). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,7 +36,12 @@ void le_quantize_i8_rows(const float *x, size_t n, size_t d, int8_t *out, size_t
     for (size_t r = 0; r < n; r++, x += d, out += ldo) {
         double norm2;
         float max_abs = le_row_max_abs_(x, d, &norm2);
-        float s = max_abs > 1e-10f ? 127.0f / max_abs : 1.0f;
+        if (!(max_abs >= LE_QUANT_TINY)) { /* zero to float32: the zero vector */
+            memset(out, 0, d);
+            scale[r] = 1.0f, norm[r] = 0.0f, sums[r] = 0;
+            continue;
+        }
+        float s = 127.0f / max_abs; /* finite: max_abs >= 1e-30 */
         int32_t sum = 0;
         for (size_t k = 0; k < d; k++) {
             int32_t q = le_round_half_away_(le_finite_or_zero_(x[k]) * s);
@@ -52,9 +58,13 @@ void le_quantize_u4_rows(const float *x, size_t n, size_t d, uint8_t *out, size_
     for (size_t r = 0; r < n; r++, x += d, out += ldo) {
         double norm2;
         float max_abs = le_row_max_abs_(x, d, &norm2);
-        float s = max_abs > 1e-10f ? 7.5f / max_abs : 1.0f; /* = 15 / (2 max_abs), exactly, without overflow */
-        int32_t sum = 0;
         memset(out, 0, (d + 1) / 2);
+        if (!(max_abs >= LE_QUANT_TINY)) { /* zero to float32: the zero vector (no offset) */
+            scale[r] = 1.0f, max_abs_out[r] = 0.0f, norm[r] = 0.0f, sums[r] = 0;
+            continue;
+        }
+        float s = 7.5f / max_abs; /* = 15 / (2 max_abs), exactly, without overflow */
+        int32_t sum = 0;
         for (size_t k = 0; k < d; k++) {
             float t = (le_finite_or_zero_(x[k]) + max_abs) * s;
             t = t < 15.5f ? t : 15.5f; /* x + max_abs overflows to infinity near the float limit */
@@ -86,6 +96,7 @@ void le_quantize_b1_rows(const float *x, size_t n, size_t d, uint8_t *out, size_
 void le_quantize_bf16_rows(const float *x, size_t n, size_t d, uint16_t *out, size_t ldo, float *norm) {
     for (size_t r = 0; r < n; r++, x += d, out += ldo) {
         double norm2 = 0.0;
+        float max_abs = 0.0f;
         for (size_t k = 0; k < d; k++) {
             uint32_t bits;
             memcpy(&bits, &x[k], sizeof bits);
@@ -97,7 +108,8 @@ void le_quantize_bf16_rows(const float *x, size_t n, size_t d, uint16_t *out, si
             out[k] = h;
             v = le_finite_or_zero_(v);
             norm2 += (double)v * v;
+            max_abs = fabsf(v) > max_abs ? fabsf(v) : max_abs;
         }
-        if (norm) norm[r] = (float)sqrt(norm2);
+        if (norm) norm[r] = max_abs >= LE_QUANT_TINY ? (float)sqrt(norm2) : 0.0f;
     }
 }

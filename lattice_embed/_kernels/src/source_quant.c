@@ -19,24 +19,25 @@ typedef struct {
     le_metric_t metric;
     le_quant_rows_t q, x;
     size_t dims, row_bytes;
-    float *q_factor; /* per query: the query's share of the scale (and norm) division */
+    double *q_factor; /* per query: the query's share of the scale (and norm) division */
 } le_quant_source_t;
 
 typedef struct {
     const le_quant_source_t *src;
     int32_t *raw;     /* integer sums of a block */
-    float *x_factor;  /* per row of the block: the row's share */
+    double *x_factor; /* per row of the block: the row's share */
 } le_quant_state_t;
 
-/* 1 / v when v is a usable divisor, else 0: a zero or non-finite norm gives a 0 cosine. */
-static float le_reciprocal_(float v) { return v != 0.0f && isfinite(v) ? 1.0f / v : 0.0f; }
+/* Factors and scores are in double: a scale of a tiny vector (127 / 1e-30) times another's
+   overflows float32, and a tiny norm's reciprocal does too; in double every product here is
+   in range, and cosine factors (1 / (scale norm), between 1 / (127 sqrt(d)) and 1 / 127 for
+   int8) are well scaled whatever the vectors' magnitudes. */
 
-/* What a query or row contributes to its scores' denominator (see le_similarity_quant). */
-static float le_factor_(const le_quant_source_t *src, const le_quant_rows_t *rows, size_t r) {
-    float factor = 1.0f;
-    if (src->store == LE_STORE_I8) factor = le_reciprocal_(rows->scale[r]);
-    if (src->metric == LE_METRIC_COSINE && src->store != LE_STORE_B1) factor *= le_reciprocal_(rows->norm[r]);
-    return factor;
+/* 1 / (scale norm) of a query or row, the parts it has: 0 when that divisor is 0 or not finite
+   (a zero vector: a 0 cosine). */
+static double le_factor_(const float *scale, const float *norm, size_t r) {
+    double divisor = (scale ? (double)scale[r] : 1.0) * (norm ? (double)norm[r] : 1.0);
+    return divisor != 0.0 && isfinite(divisor) ? 1.0 / divisor : 0.0;
 }
 
 static void le_quant_task_end_(void *state) {
@@ -49,7 +50,7 @@ static void *le_quant_task_begin_(const le_source_t *base) {
     if (!st) return NULL;
     st->src = (const le_quant_source_t *)base;
     st->raw = malloc((LE_SEARCH_BLOCK_QUERIES + 1) * base->block_rows * sizeof(int32_t));
-    st->x_factor = malloc(base->block_rows * sizeof(float));
+    st->x_factor = malloc(base->block_rows * sizeof(double));
     if (!st->raw || !st->x_factor) {
         le_quant_task_end_(st);
         return NULL;
@@ -62,22 +63,16 @@ static void le_quant_begin_rows_(void *state, size_t r0, size_t count) {
     const le_quant_source_t *src = st->src;
     const float *scale = src->store == LE_STORE_I8 ? src->x.scale + r0 : NULL;
     const float *norm = src->metric == LE_METRIC_COSINE && src->store != LE_STORE_B1 ? src->x.norm + r0 : NULL;
-    /* le_factor_ for a block of rows, as a loop the compiler vectorizes */
-    for (size_t j = 0; j < count; j++) {
-        float divisor = (scale ? scale[j] : 1.0f) * (norm ? norm[j] : 1.0f);
-        int usable = divisor != 0.0f && divisor - divisor == 0.0f; /* nonzero and finite */
-        float reciprocal = 1.0f / (usable ? divisor : 1.0f);
-        st->x_factor[j] = usable ? reciprocal : 0.0f;
-    }
+    for (size_t j = 0; j < count; j++) st->x_factor[j] = le_factor_(scale, norm, j);
 }
 
 /* The int4 dot of the original: raw / (sa sb) - mb sum_a / sa - ma sum_b / sb + dims ma mb, where
    x = q / s - max_abs undoes the offset of each value. */
-static float le_u4_dot_(const le_quant_source_t *src, int32_t raw, size_t i, size_t j) {
+static double le_u4_dot_(const le_quant_source_t *src, int32_t raw, size_t i, size_t j) {
     const le_quant_rows_t *a = &src->q, *b = &src->x;
     double sa = a->scale[i], sb = b->scale[j], ma = a->max_abs[i], mb = b->max_abs[j];
-    return (float)(raw / (sa * sb) - mb * a->sums[i] / sa - ma * b->sums[j] / sb +
-                   (double)src->dims * ma * mb);
+    return raw / (sa * sb) - mb * a->sums[i] / sa - ma * b->sums[j] / sb +
+           (double)src->dims * ma * mb;
 }
 
 static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t nb, float *scores, int first) {
@@ -93,17 +88,20 @@ static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t
         le_dot_i8_panels((const int8_t *)q, src->q.stride, mb, (const int8_t *)(x + r0 * dp), panels, dp,
                          src->x.sums + r0, st->raw, ldo);
         for (size_t i = 0; i < mb; i++) {
-            const float fq = src->q_factor[qi + i];
-            for (size_t j = 0; j < nb; j++) scores[i * nb + j] = (float)st->raw[i * ldo + j] * fq * st->x_factor[j];
+            const double fq = src->q_factor[qi + i];
+            for (size_t j = 0; j < nb; j++)
+                scores[i * nb + j] = (float)((double)st->raw[i * ldo + j] * fq * st->x_factor[j]);
         }
         break;
     }
     case LE_STORE_U4:
         for (size_t i = 0; i < mb; i++) {
             le_dot_u4_rows(q + i * src->q.stride, x + r0 * src->x.stride, src->x.stride, nb, src->row_bytes, st->raw);
-            const float fq = src->q_factor[qi + i];
-            for (size_t j = 0; j < nb; j++)
-                scores[i * nb + j] = le_u4_dot_(src, st->raw[j], qi + i, r0 + j) * fq * st->x_factor[j];
+            const double fq = src->q_factor[qi + i];
+            for (size_t j = 0; j < nb; j++) {
+                const double dot = le_u4_dot_(src, st->raw[j], qi + i, r0 + j);
+                scores[i * nb + j] = (float)(dot * fq * st->x_factor[j]);
+            }
         }
         break;
     case LE_STORE_B1: {
@@ -122,9 +120,10 @@ static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t
             float *row = scores + i * nb;
             le_dot_bf16_rows((const uint16_t *)(q + i * src->q.stride), (const uint16_t *)(x + r0 * src->x.stride),
                              src->x.stride / sizeof(uint16_t), nb, src->dims, row);
-            const float fq = src->q_factor[qi + i];
+            const double fq = src->q_factor[qi + i];
             if (src->metric == LE_METRIC_COSINE)
-                for (size_t j = 0; j < nb; j++) row[j] *= fq * st->x_factor[j];
+                for (size_t j = 0; j < nb; j++)
+                    row[j] = (float)((double)row[j] * fq * st->x_factor[j]);
         }
         break;
     }
@@ -152,8 +151,10 @@ static int le_quant_source_init_(le_quant_source_t *src, le_store_t store, const
                  .begin_rows = le_quant_begin_rows_, .score = le_quant_score_},
         .store = store, .metric = metric, .q = *queries, .x = *matrix, .dims = dims, .row_bytes = row_bytes,
     };
-    if (!(src->q_factor = malloc((m ? m : 1) * sizeof(float)))) return -1;
-    for (size_t i = 0; i < m; i++) src->q_factor[i] = le_factor_(src, &src->q, i);
+    if (!(src->q_factor = malloc((m ? m : 1) * sizeof(double)))) return -1;
+    const float *scale = store == LE_STORE_I8 ? src->q.scale : NULL;
+    const float *norm = metric == LE_METRIC_COSINE && store != LE_STORE_B1 ? src->q.norm : NULL;
+    for (size_t i = 0; i < m; i++) src->q_factor[i] = le_factor_(scale, norm, i);
     return 0;
 }
 

@@ -8,9 +8,10 @@
  * (`le_<family>_<isa>`) holding the kernels it implements; dispatch.c layers the partial tables of
  * every tier the CPU can run, lowest first, so each kernel ends up with its best available tier.
  *
- * Numerics (all tiers): f32 inputs accumulate in f32 with several independent accumulators, so
- * tiers differ only in summation order; NaN propagates (never compiled with -ffast-math); tails
- * never read past the end of an input; kernels are re-entrant and keep no state.
+ * Numerics (all tiers): f32 inputs accumulate in f32 with several independent accumulators (the
+ * scalar tier, with no lanes to spread a sum over, in double), so tiers differ only in summation
+ * order and rounding; NaN propagates (never compiled with -ffast-math); tails never read past
+ * the end of an input; kernels are re-entrant and keep no state.
  */
 #ifndef LE_KERNELS_H
 #define LE_KERNELS_H
@@ -65,7 +66,7 @@ extern "C" {
     X(dot_batch4_f32, void, (const float *q, const float *const *c, size_t d, float *out),         \
       (q, c, d, out))                                                                              \
     /* ---- quant family: exact integer results, identical on every tier ----------------------- */ \
-    /* sum a[i] * b[i] of int8 values in [-127, 127] (not -128); exact for n <= 131072 */          \
+    /* sum a[i] * b[i] of int8 values in [-127, 127] (not -128); exact for n <= LE_I8_MAX_DIMS */  \
     X(dot_i8, int64_t, (const int8_t *a, const int8_t *b, size_t n), (a, b, n))                    \
     /* out[i * ldo + r] = dot of query i (dp bytes, ldq apart) with row r of an int8 matrix stored \
        in panels (LE_I8_PANEL layout below), for n_panels * 16 rows; x_sums[r] = the sum of row r  \
@@ -101,6 +102,12 @@ extern "C" {
       (x, rows, cols, bias, residual, gamma, beta, eps))                                           \
     /* softmax over each row */                                                                    \
     X(softmax_f32, void, (float *x, size_t rows, size_t cols), (x, rows, cols))
+
+/* The longest int8 and int4 vectors the quant kernels take: row sums are held in 32 bits, and
+   127 * 127 * LE_I8_MAX_DIMS and 15 * 15 * LE_U4_MAX_DIMS (int4 dimensions, two per byte) stay
+   below 2^31. Callers refuse longer vectors (lattice_embed.simd checks every entry point). */
+#define LE_I8_MAX_DIMS 131072
+#define LE_U4_MAX_DIMS 8388608
 
 /* The int8 panel layout: rows in panels of LE_I8_PANEL_ROWS, each row's d bytes zero-padded to dp
    (a multiple of 4). Panel p holds, for each 4-byte group g in [0, dp / 4), the 4 bytes of group g

@@ -68,6 +68,14 @@ int le_top_k_quant(le_store_t store, const le_quant_rows_t *queries, size_t m,
                    const le_quant_rows_t *matrix, size_t n, size_t dims, le_metric_t metric, size_t k,
                    int64_t *idx, float *scores, size_t threads);
 
+/* A row whose largest finite |value| is below this is stored as the zero vector (int8, int4:
+   values, norm and, for int4, max_abs 0; bf16: norm 0), so its cosine is 0: to float32 it is
+   zero (every square underflows), and the float32 path scores it 0 too. Above it, scales are
+   127 / max|x| and 15 / (2 max|x|) however small max|x| is, so cosine does not depend on a
+   vector's scale. (The original crate used scale 1 below max|x| = 1e-10, quantizing such a
+   vector to zeros while keeping its norm and offset: int4 cosines then came out wrong.) */
+#define LE_QUANT_TINY 1e-30f
+
 /* quantize.c: n float32 rows of d values into a stored tier, rows of the output ldo elements apart,
    with each row's parameters (see le_quant_rows_t). The same code on every CPU tier. */
 void le_quantize_i8_rows(const float *x, size_t n, size_t d, int8_t *out, size_t ldo, float *scale,

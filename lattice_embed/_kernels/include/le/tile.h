@@ -11,58 +11,76 @@
  *   le_tile_<isa>_(a, TM, b, TN, d, step, with_norms, out, ldo, store_m, store_n, b_norm2)
  * where TM, TN and with_norms must be constants at every call site, and reduce_row(acc, sums)
  * turns one row of max TN accumulators into max TN sums (a transposed reduction: cheaper than
- * reducing each accumulator on its own).
+ * reducing each accumulator on its own). Long rows are summed in chunks (LE_TILE_CHUNK_STEPS).
  */
 #ifndef LE_TILE_H
 #define LE_TILE_H
 
 #define LE_UNROLL _Pragma("GCC unroll 8")
 
-#define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero,         \
-                       reduce_row)                                                                   \
-    LE_ALWAYS_INLINE void le_tile_##isa##_(                                                          \
-        const float *const *a, const int tm, const float *const *b, const int tn, size_t d,          \
-        step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,                \
-        size_t store_n, float *b_norm2) {                                                            \
-        vec acc[max_m][max_n], norm_acc[max_n];                                                      \
-        /* all max_n columns: reduce_row reads them all, stores only the real ones */               \
-        LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < (max_n); j++)           \
-            acc[i][j] = zero;                                                                        \
-        LE_UNROLL for (int j = 0; j < (max_n); j++) norm_acc[j] = zero;                              \
-        size_t k = 0;                                                                                \
-        for (; k + (lanes) <= d; k += (lanes)) {                                                     \
-            vec av[max_m];                                                                           \
-            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = load(a[i] + k);                           \
-            LE_UNROLL for (int j = 0; j < tn; j++) {                                                 \
-                vec bv = load(b[j] + k);                                                             \
-                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);       \
-                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
-            }                                                                                        \
-        }                                                                                            \
-        if (k < d) {                                                                                 \
-            vec av[max_m];                                                                           \
-            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = tail_load(a[i] + k, d - k);               \
-            LE_UNROLL for (int j = 0; j < tn; j++) {                                                 \
-                vec bv = tail_load(b[j] + k, d - k);                                                 \
-                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);       \
-                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                              \
-            }                                                                                        \
-        }                                                                                            \
-        /* constant row indices keep the accumulators in registers through the reduction */        \
-        float sums[max_n];                                                                           \
-        LE_UNROLL for (int i = 0; i < tm; i++) {                                                     \
-            if ((size_t)i >= store_m) break;                                                         \
-            if (store_n == (max_n)) {                                                                \
-                reduce_row(acc[i], out + i * ldo);                                                   \
-            } else {                                                                                 \
-                reduce_row(acc[i], sums);                                                            \
-                memcpy(out + i * ldo, sums, store_n * sizeof(float));                                \
-            }                                                                                        \
-        }                                                                                            \
-        if (with_norms) {                                                                            \
-            reduce_row(norm_acc, sums);                                                              \
-            memcpy(b_norm2, sums, store_n * sizeof(float));                                          \
-        }                                                                                            \
+/* Vector steps summed into one accumulator before it is folded into the pair's total (in
+   double): a float32 accumulator adding k terms errs by up to k 2^-24 of their magnitudes, so
+   k <= 128 keeps every tier within tests/oracle.py's 1e-5 at any d (one accumulator per pair
+   added 1537 / 8 = 192 terms at d = 1537 on AVX2). Dimensions up to 128 steps (1024 floats on
+   AVX2, 2048 on AVX-512) are one chunk: summed exactly as before. */
+#define LE_TILE_CHUNK_STEPS 128
+
+#define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero,       \
+                       reduce_row)                                                                 \
+    LE_ALWAYS_INLINE void le_tile_##isa##_(                                                        \
+        const float *const *a, const int tm, const float *const *b, const int tn, size_t d,        \
+        step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,              \
+        size_t store_n, float *b_norm2) {                                                          \
+        vec acc[max_m][max_n], norm_acc[max_n];                                                    \
+        double total[max_m][max_n], norm_total[max_n]; /* the pairs' sums over the chunks */       \
+        float sums[max_n];                                                                         \
+        const size_t chunk = (size_t)LE_TILE_CHUNK_STEPS * (lanes);                                \
+        size_t c0 = 0;                                                                             \
+        do {                                                                                       \
+            const size_t c1 = d - c0 > chunk ? c0 + chunk : d;                                     \
+            /* all max_n columns: reduce_row reads them all, stores only the real ones */          \
+            LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < (max_n); j++)     \
+                acc[i][j] = zero;                                                                  \
+            LE_UNROLL for (int j = 0; j < (max_n); j++) norm_acc[j] = zero;                        \
+            size_t k = c0;                                                                         \
+            for (; k + (lanes) <= c1; k += (lanes)) {                                              \
+                vec av[max_m];                                                                     \
+                LE_UNROLL for (int i = 0; i < tm; i++) av[i] = load(a[i] + k);                     \
+                LE_UNROLL for (int j = 0; j < tn; j++) {                                           \
+                    vec bv = load(b[j] + k);                                                       \
+                    LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv); \
+                    if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                        \
+                }                                                                                  \
+            }                                                                                      \
+            if (k < c1) { /* only in the last chunk: a chunk is whole vectors */                   \
+                vec av[max_m];                                                                     \
+                LE_UNROLL for (int i = 0; i < tm; i++) av[i] = tail_load(a[i] + k, c1 - k);        \
+                LE_UNROLL for (int j = 0; j < tn; j++) {                                           \
+                    vec bv = tail_load(b[j] + k, c1 - k);                                          \
+                    LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv); \
+                    if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                        \
+                }                                                                                  \
+            }                                                                                      \
+            /* constant row indices keep the accumulators in registers through the reduction */    \
+            LE_UNROLL for (int i = 0; i < tm; i++) {                                               \
+                if ((size_t)i >= store_m) break;                                                   \
+                reduce_row(acc[i], sums);                                                          \
+                for (int j = 0; j < (max_n); j++)                                                  \
+                    total[i][j] = (c0 ? total[i][j] : 0.0) + (double)sums[j];                      \
+            }                                                                                      \
+            if (with_norms) {                                                                      \
+                reduce_row(norm_acc, sums);                                                        \
+                for (int j = 0; j < (max_n); j++)                                                  \
+                    norm_total[j] = (c0 ? norm_total[j] : 0.0) + (double)sums[j];                  \
+            }                                                                                      \
+            c0 = c1;                                                                               \
+        } while (c0 < d);                                                                          \
+        LE_UNROLL for (int i = 0; i < tm; i++) {                                                   \
+            if ((size_t)i >= store_m) break;                                                       \
+            for (size_t j = 0; j < store_n; j++) out[i * ldo + j] = (float)total[i][j];            \
+        }                                                                                          \
+        if (with_norms)                                                                            \
+            for (size_t j = 0; j < store_n; j++) b_norm2[j] = (float)norm_total[j];                \
     }
 
 /* Rows [r0, r0 + count) of a matrix with rows `ld` floats apart, as tile row pointers; rows past
@@ -85,65 +103,65 @@ LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *
  * streams at once, see LE_STREAMS in le/quant.h; for f32 rows a Zen 3 microbenchmark of that
  * walk ran at 0.75x of this one, not yet built here: each row would need the pair kernel's exact
  * sums.) */
-#define LE_DECLARE_PAIRS(isa)                                                                        \
-    float le_dot_f32_##isa(const float *a, const float *b, size_t n);                                \
-    float le_dot_norm_f32_##isa(const float *a, const float *b, size_t n, float *b_norm2);           \
-    float le_l2sq_f32_##isa(const float *a, const float *b, size_t n);                               \
+#define LE_DECLARE_PAIRS(isa)                                                                      \
+    float le_dot_f32_##isa(const float *a, const float *b, size_t n);                              \
+    float le_dot_norm_f32_##isa(const float *a, const float *b, size_t n, float *b_norm2);         \
+    float le_l2sq_f32_##isa(const float *a, const float *b, size_t n);                             \
     float le_l1_f32_##isa(const float *a, const float *b, size_t n);
 
 typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
 
-#define LE_DEFINE_BLOCKS(isa, step_fn_t, TM, TN, step_dot, step_l2sq, step_l1)                      \
-    LE_DECLARE_PAIRS(isa)                                                                            \
-    LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t ldq, size_t m, const float *x,    \
+#define LE_DEFINE_BLOCKS(isa, step_fn_t, TM, TN, step_dot, step_l2sq, step_l1)                     \
+    LE_DECLARE_PAIRS(isa)                                                                          \
+    LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t ldq, size_t m, const float *x,  \
                                             size_t ldx, size_t n, size_t d, float *out, size_t ldo,  \
-                                            float *x_norm2, step_fn_t step, le_pair_f32_fn pair) {   \
-        const float *a[TM], *b[TN];                                                                  \
-        size_t i0 = 0;                                                                               \
-        if (m == 0 || n == 0) return;                                                                \
-        if (m == 1) {                                                                                \
-            for (size_t j = 0; j < n; j++)                                                           \
-                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * ldx, d, x_norm2 + j)             \
-                                 : pair(q, x + j * ldx, d);                                          \
-            return;                                                                                  \
-        }                                                                                            \
-        if (x_norm2) {                                                                               \
-            i0 = TM - 1;                                                                             \
-            le_tile_rows_(a, TM - 1, q, 0, m, ldq);                                                    \
-            for (size_t j0 = 0; j0 < n; j0 += TN) {                                                  \
-                size_t sn = n - j0 < TN ? n - j0 : TN;                                               \
-                le_tile_rows_(b, TN, x, j0, n, ldx);                                                   \
-                le_tile_##isa##_(a, TM - 1, b, TN, d, step, 1, out + j0, ldo,                        \
-                                 m < TM - 1 ? m : TM - 1, sn, x_norm2 + j0);                         \
-            }                                                                                        \
-        }                                                                                            \
-        for (size_t j0 = 0; j0 < n; j0 += TN) {                                                      \
-            size_t sn = n - j0 < TN ? n - j0 : TN;                                                   \
-            le_tile_rows_(b, TN, x, j0, n, ldx);                                                       \
-            for (size_t i = i0; i < m; i += TM) {                                                    \
-                size_t sm = m - i < TM ? m - i : TM;                                                 \
-                le_tile_rows_(a, TM, q, i, m, ldq);                                                    \
-                le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i * ldo + j0, ldo, sm, sn, NULL);   \
-            }                                                                                        \
-        }                                                                                            \
-    }                                                                                                \
-    static void le_dot_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,         \
-                                       size_t ldx, size_t n, size_t d, float *out, size_t ldo,       \
-                                       float *x_norm2) {                                             \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa);   \
-    }                                                                                                \
-    static void le_l2sq_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,        \
-                                        size_t ldx, size_t n, size_t d, float *out, size_t ldo) {    \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);    \
-    }                                                                                                \
-    static void le_l1_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,          \
-                                      size_t ldx, size_t n, size_t d, float *out, size_t ldo) {      \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);        \
-    }                                                                                                \
-    static void le_dot_batch4_f32_##isa(const float *q, const float *const *c, size_t d,             \
-                                        float *out) {                                                \
-        const float *a[1] = {q};                                                                     \
-        le_tile_##isa##_(a, 1, c, 4, d, step_dot, 0, out, 4, 1, 4, NULL);                            \
+                                            float *x_norm2, step_fn_t step, le_pair_f32_fn pair) { \
+        const float *a[TM], *b[TN];                                                                \
+        size_t i0 = 0;                                                                             \
+        if (m == 0 || n == 0) return;                                                              \
+        if (m == 1) {                                                                              \
+            for (size_t j = 0; j < n; j++)                                                         \
+                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * ldx, d, x_norm2 + j)           \
+                                 : pair(q, x + j * ldx, d);                                        \
+            return;                                                                                \
+        }                                                                                          \
+        if (x_norm2) {                                                                             \
+            i0 = TM - 1;                                                                           \
+            le_tile_rows_(a, TM - 1, q, 0, m, ldq);                                                \
+            for (size_t j0 = 0; j0 < n; j0 += TN) {                                                \
+                size_t sn = n - j0 < TN ? n - j0 : TN;                                             \
+                le_tile_rows_(b, TN, x, j0, n, ldx);                                               \
+                le_tile_##isa##_(a, TM - 1, b, TN, d, step, 1, out + j0, ldo,                      \
+                                 m < TM - 1 ? m : TM - 1, sn, x_norm2 + j0);                       \
+            }                                                                                      \
+        }                                                                                          \
+        for (size_t j0 = 0; j0 < n; j0 += TN) {                                                    \
+            size_t sn = n - j0 < TN ? n - j0 : TN;                                                 \
+            le_tile_rows_(b, TN, x, j0, n, ldx);                                                   \
+            for (size_t i = i0; i < m; i += TM) {                                                  \
+                size_t sm = m - i < TM ? m - i : TM;                                               \
+                le_tile_rows_(a, TM, q, i, m, ldq);                                                \
+                le_tile_##isa##_(a, TM, b, TN, d, step, 0, out + i * ldo + j0, ldo, sm, sn, NULL); \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void le_dot_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,       \
+                                       size_t ldx, size_t n, size_t d, float *out, size_t ldo,     \
+                                       float *x_norm2) {                                           \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa); \
+    }                                                                                              \
+    static void le_l2sq_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,      \
+                                        size_t ldx, size_t n, size_t d, float *out, size_t ldo) {  \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);  \
+    }                                                                                              \
+    static void le_l1_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,        \
+                                      size_t ldx, size_t n, size_t d, float *out, size_t ldo) {    \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);      \
+    }                                                                                              \
+    static void le_dot_batch4_f32_##isa(const float *q, const float *const *c, size_t d,           \
+                                        float *out) {                                              \
+        const float *a[1] = {q};                                                                   \
+        le_tile_##isa##_(a, 1, c, 4, d, step_dot, 0, out, 4, 1, 4, NULL);                          \
     }
 
 #define LE_BATCH_TABLE(isa)                       \
