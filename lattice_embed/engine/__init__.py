@@ -4,9 +4,15 @@ another without downtime, losing nothing and counting nothing twice.
 Built above the port (`lattice_embed.migration`, `lattice_embed.backfill`), which it drives and
 whose state it keeps; see `engine.Engine` for the API, `routing` for where reads and writes go,
 `runner` for the backfill, `gate` for the quality gate and `store` for the store protocol.
+Needs the `migrate` extra (`pip install 'lattice-embed[migrate]'`); importing this package is
+cheap, its classes load on first use.
 """
 
-from .engine import Engine, Hit, SearchResult, SpaceStatus, Status, WriteReport, open_store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     EngineError,
     MigrationConflictError,
@@ -14,11 +20,21 @@ from .errors import (
     RollbackRefusedError,
     StoreError,
 )
-from .models import Encoder, EncoderFactory, NativeEncoder
-from .records import Event, GateConfig, GateReport, LabelledQuery, MigrationRecord, SpaceSpec
-from .routing import Routing
-from .runner import BackfillRunner, RunReport
-from .store import Store
+
+if TYPE_CHECKING:
+    from .engine import Engine, Hit, SearchResult, SpaceStatus, Status, WriteReport, open_store
+    from .models import Encoder, EncoderFactory, NativeEncoder
+    from .records import (
+        Event,
+        GateConfig,
+        GateReport,
+        LabelledQuery,
+        MigrationRecord,
+        SpaceSpec,
+    )
+    from .routing import Routing
+    from .runner import BackfillRunner, RunReport
+    from .store import Store
 
 __all__ = [
     "BackfillRunner",
@@ -47,3 +63,25 @@ __all__ = [
     "WriteReport",
     "open_store",
 ]
+
+_LAZY = {
+    **dict.fromkeys(["Engine", "Hit", "SearchResult", "SpaceStatus", "Status", "WriteReport",
+                     "open_store"], ".engine"),
+    **dict.fromkeys(["Encoder", "EncoderFactory", "NativeEncoder"], ".models"),
+    **dict.fromkeys(["Event", "GateConfig", "GateReport", "LabelledQuery", "MigrationRecord",
+                     "SpaceSpec"], ".records"),
+    "Routing": ".routing",
+    "BackfillRunner": ".runner",
+    "RunReport": ".runner",
+    "Store": ".store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a class on first access, so the package imports without its extra."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

