@@ -22,59 +22,80 @@
    double): a float32 accumulator adding k terms errs by up to k 2^-24 of their magnitudes, so
    k <= 128 keeps every tier within tests/oracle.py's 1e-5 at any d (one accumulator per pair
    added 1537 / 8 = 192 terms at d = 1537 on AVX2). Dimensions up to 128 steps (1024 floats on
-   AVX2, 2048 on AVX-512) are one chunk: summed exactly as before. */
+   AVX2, 2048 on AVX-512) are one chunk: summed, and compiled, exactly as a tile without chunks
+   (the chunk loop and its double totals cost 5-10% at d = 384 on Zen 3 when always taken). */
 #define LE_TILE_CHUNK_STEPS 128
 
 #define LE_DEFINE_TILE(isa, vec, step_fn_t, lanes, max_m, max_n, load, tail_load, fma, zero,       \
                        reduce_row)                                                                 \
+    /* The sums over [k0, k1) of every pair, reduced to float and stored (rows `ldo` apart). */    \
+    LE_ALWAYS_INLINE void le_tile_span_##isa##_(                                                   \
+        const float *const *a, const int tm, const float *const *b, const int tn, size_t k0,       \
+        size_t k1, step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,   \
+        size_t store_n, float *b_norm2) {                                                          \
+        vec acc[max_m][max_n], norm_acc[max_n];                                                    \
+        /* all max_n columns: reduce_row reads them all, stores only the real ones */              \
+        LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < (max_n); j++)         \
+            acc[i][j] = zero;                                                                      \
+        LE_UNROLL for (int j = 0; j < (max_n); j++) norm_acc[j] = zero;                            \
+        size_t k = k0;                                                                             \
+        for (; k + (lanes) <= k1; k += (lanes)) {                                                  \
+            vec av[max_m];                                                                         \
+            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = load(a[i] + k);                         \
+            LE_UNROLL for (int j = 0; j < tn; j++) {                                               \
+                vec bv = load(b[j] + k);                                                           \
+                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);     \
+                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                            \
+            }                                                                                      \
+        }                                                                                          \
+        if (k < k1) {                                                                              \
+            vec av[max_m];                                                                         \
+            LE_UNROLL for (int i = 0; i < tm; i++) av[i] = tail_load(a[i] + k, k1 - k);            \
+            LE_UNROLL for (int j = 0; j < tn; j++) {                                               \
+                vec bv = tail_load(b[j] + k, k1 - k);                                              \
+                LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv);     \
+                if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                            \
+            }                                                                                      \
+        }                                                                                          \
+        /* constant row indices keep the accumulators in registers through the reduction */      \
+        float sums[max_n];                                                                         \
+        LE_UNROLL for (int i = 0; i < tm; i++) {                                                   \
+            if ((size_t)i >= store_m) break;                                                       \
+            if (store_n == (max_n)) {                                                              \
+                reduce_row(acc[i], out + i * ldo);                                                 \
+            } else {                                                                               \
+                reduce_row(acc[i], sums);                                                          \
+                memcpy(out + i * ldo, sums, store_n * sizeof(float));                              \
+            }                                                                                      \
+        }                                                                                          \
+        if (with_norms) {                                                                          \
+            reduce_row(norm_acc, sums);                                                            \
+            memcpy(b_norm2, sums, store_n * sizeof(float));                                        \
+        }                                                                                          \
+    }                                                                                              \
     LE_ALWAYS_INLINE void le_tile_##isa##_(                                                        \
         const float *const *a, const int tm, const float *const *b, const int tn, size_t d,        \
         step_fn_t step, const int with_norms, float *out, size_t ldo, size_t store_m,              \
         size_t store_n, float *b_norm2) {                                                          \
-        vec acc[max_m][max_n], norm_acc[max_n];                                                    \
-        double total[max_m][max_n], norm_total[max_n]; /* the pairs' sums over the chunks */       \
-        float sums[max_n];                                                                         \
         const size_t chunk = (size_t)LE_TILE_CHUNK_STEPS * (lanes);                                \
-        size_t c0 = 0;                                                                             \
-        do {                                                                                       \
+        if (d <= chunk) {                                                                          \
+            le_tile_span_##isa##_(a, tm, b, tn, 0, d, step, with_norms, out, ldo, store_m,         \
+                                  store_n, b_norm2);                                               \
+            return;                                                                                \
+        }                                                                                          \
+        double total[max_m][max_n] = {{0}}, norm_total[max_n] = {0};                               \
+        float part[max_m][max_n], norm_part[max_n];                                                \
+        for (size_t c0 = 0; c0 < d; c0 += chunk) {                                                 \
             const size_t c1 = d - c0 > chunk ? c0 + chunk : d;                                     \
-            /* all max_n columns: reduce_row reads them all, stores only the real ones */          \
-            LE_UNROLL for (int i = 0; i < tm; i++) LE_UNROLL for (int j = 0; j < (max_n); j++)     \
-                acc[i][j] = zero;                                                                  \
-            LE_UNROLL for (int j = 0; j < (max_n); j++) norm_acc[j] = zero;                        \
-            size_t k = c0;                                                                         \
-            for (; k + (lanes) <= c1; k += (lanes)) {                                              \
-                vec av[max_m];                                                                     \
-                LE_UNROLL for (int i = 0; i < tm; i++) av[i] = load(a[i] + k);                     \
-                LE_UNROLL for (int j = 0; j < tn; j++) {                                           \
-                    vec bv = load(b[j] + k);                                                       \
-                    LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv); \
-                    if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                        \
-                }                                                                                  \
-            }                                                                                      \
-            if (k < c1) { /* only in the last chunk: a chunk is whole vectors */                   \
-                vec av[max_m];                                                                     \
-                LE_UNROLL for (int i = 0; i < tm; i++) av[i] = tail_load(a[i] + k, c1 - k);        \
-                LE_UNROLL for (int j = 0; j < tn; j++) {                                           \
-                    vec bv = tail_load(b[j] + k, c1 - k);                                          \
-                    LE_UNROLL for (int i = 0; i < tm; i++) acc[i][j] = step(acc[i][j], av[i], bv); \
-                    if (with_norms) norm_acc[j] = fma(bv, bv, norm_acc[j]);                        \
-                }                                                                                  \
-            }                                                                                      \
-            /* constant row indices keep the accumulators in registers through the reduction */    \
+            le_tile_span_##isa##_(a, tm, b, tn, c0, c1, step, with_norms, &part[0][0], (max_n),   \
+                                  store_m, (max_n), norm_part);                                    \
             LE_UNROLL for (int i = 0; i < tm; i++) {                                               \
                 if ((size_t)i >= store_m) break;                                                   \
-                reduce_row(acc[i], sums);                                                          \
-                for (int j = 0; j < (max_n); j++)                                                  \
-                    total[i][j] = (c0 ? total[i][j] : 0.0) + (double)sums[j];                      \
+                for (int j = 0; j < (max_n); j++) total[i][j] += (double)part[i][j];               \
             }                                                                                      \
-            if (with_norms) {                                                                      \
-                reduce_row(norm_acc, sums);                                                        \
-                for (int j = 0; j < (max_n); j++)                                                  \
-                    norm_total[j] = (c0 ? norm_total[j] : 0.0) + (double)sums[j];                  \
-            }                                                                                      \
-            c0 = c1;                                                                               \
-        } while (c0 < d);                                                                          \
+            if (with_norms)                                                                        \
+                for (int j = 0; j < (max_n); j++) norm_total[j] += (double)norm_part[j];           \
+        }                                                                                          \
         LE_UNROLL for (int i = 0; i < tm; i++) {                                                   \
             if ((size_t)i >= store_m) break;                                                       \
             for (size_t j = 0; j < store_n; j++) out[i * ldo + j] = (float)total[i][j];            \
