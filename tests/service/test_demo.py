@@ -54,7 +54,7 @@ def test_the_demo_migrates_the_corpus_and_rolls_back(monkeypatch: pytest.MonkeyP
     text = out.getvalue()
     count = len(load_corpus())
     assert f"stored {count} sentences embedded with all-minilm-l6-v2" in text
-    assert f"completed at {count}/{count}; cut over" in text
+    assert f"completed at {count}/{count} (this run: 7 batches); cut over" in text
     assert f"processed {count - 1}, skipped 1" in text
     assert f"all-minilm-l6-v2 {count} vectors, minilm-cls {count} vectors" in text
     searches = [line for line in text.splitlines() if line.startswith("  search ")]
