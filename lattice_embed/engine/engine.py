@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -52,6 +52,9 @@ from .records import (
 from .routing import Routing, counts, port_state, reads_on_target, route, window_end
 from .space_index import SpaceIndex
 from .store import FloatMatrix, Store, Tx
+
+if TYPE_CHECKING:
+    from .runner import RunReport
 
 __all__ = [
     "ACTIVE_SPACE",
@@ -739,9 +742,10 @@ class Engine:
             dropped.close()
         return record
 
-    def run(self, **options: Any) -> Any:
+    def run(self, **options: Any) -> RunReport:
         """Run the backfill here until it completes, pauses, fails or is cancelled; see
-        `runner.BackfillRunner` for `options` (rate, progress, max_batches, ...)."""
+        `runner.BackfillRunner` for `options` (rate, progress, max_batches, ...). On a Ray
+        cluster: `ray_backfill.run_on_ray`."""
         from .runner import BackfillRunner
 
         return BackfillRunner(self, **options).run()

@@ -105,10 +105,8 @@ def run_on_ray(
             raise MigrationConflictError("no migration is open: plan one first "
                                          "(lattice-embed migrate plan --to MODEL)")
         engine.encoder(engine.views(record)[1])  # a model that is not the target's: refused
-        if port_state(record).RUST_NAME == "Planned":
-            record = engine.start()
-        elif port_state(record).RUST_NAME != "InProgress":
-            return BackfillRunner(engine, progress=False).conclude(record)
+        if port_state(record).RUST_NAME not in ("Planned", "InProgress"):  # the first worker
+            return BackfillRunner(engine, progress=False).conclude(record)  # starts a plan
         if address is None:
             _loopback_only()
         import ray

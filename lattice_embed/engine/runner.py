@@ -38,7 +38,7 @@ from ..service.errors import (
     TextTooLongError,
     UnsupportedModelError,
 )
-from .errors import EngineError
+from .errors import EngineError, MigrationConflictError
 from .models import Encoder
 from .records import Batch, Document, Event, MigrationRecord, Skip, Space, iso_time
 from .routing import counts, port_state, reads_on_target
@@ -157,8 +157,6 @@ class BackfillRunner:
         engine = self.engine
         record = engine.migration()
         if record is None or record.finalized_at is not None:
-            from .errors import MigrationConflictError
-
             raise MigrationConflictError("no migration is open: plan one first "
                                          "(lattice-embed migrate plan --to MODEL)")
         target = engine.views(record)[1]
@@ -169,9 +167,9 @@ class BackfillRunner:
             record = self._loop(record, target, encoder)
         except _Systemic as error:
             record = engine.fail(str(error))
-        except _FATAL as error:
-            if isinstance(error, EngineError) and not isinstance(error, ModelInitializationError):
-                raise
+        except EngineError:  # the store, or a model that is not the target's: refused, raised
+            raise
+        except _FATAL as error:  # a model that cannot load: the migration fails with it
             record = engine.fail(f"{type(error).__name__}: {error}")
         finally:
             if self._bar is not None:
