@@ -98,22 +98,30 @@ class Backfill:
             self.target.embed_documents(self.texts[start:start + BATCH])
 
 
-def search_space(folder: Path) -> tuple[Engine, np.ndarray, np.ndarray]:
-    """A 100,000 x 384 space in a store, an engine holding it, the bare matrix and a query."""
+def stored_space(location: str | Path, rows: int = SEARCH_ROWS) -> tuple[Engine, np.ndarray]:
+    """A store at `location` holding one space of `rows` random unit vectors of 384
+    dimensions (written straight through the store protocol), an engine on it, the matrix."""
     rng = np.random.default_rng(0)
-    matrix = rng.standard_normal((SEARCH_ROWS, DIMS)).astype(np.float32)
+    matrix = rng.standard_normal((rows, DIMS)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     source = RandomEncoder("random-source", DIMS)
-    engine = Engine.open(folder / "search.db", encoders=lambda reference: source)
+    engine = Engine.open(location, encoders=lambda reference: source)
     engine.add({"seed": "x"}, model="random-source")
     with engine.store.transaction(write=True) as tx:
         (space,) = tx.spaces()
-        for start in range(0, SEARCH_ROWS, 10_000):
-            docs = tx.upsert_documents([(f"r{i}", "x") for i in range(start, start + 10_000)])
+        for start in range(0, rows, 5_000):
+            stop = min(start + 5_000, rows)
+            docs = tx.upsert_documents([(f"r{i}", "x") for i in range(start, stop)])
             tx.put_vectors(space.space_id, [(d.seq, d.version) for d in docs],
-                           matrix[start:start + 10_000])
+                           matrix[start:stop])
         tx.delete_documents(["seed"])
-    query = rng.standard_normal(DIMS).astype(np.float32)
+    return engine, matrix
+
+
+def search_space(folder: Path) -> tuple[Engine, np.ndarray, np.ndarray]:
+    """A 100,000 x 384 space in a SQLite store, an engine holding it, the matrix and a query."""
+    engine, matrix = stored_space(folder / "search.db")
+    query = np.random.default_rng(1).standard_normal(DIMS).astype(np.float32)
     engine.search_vector(query, 10)  # loads the space once
     return engine, matrix, query
 

@@ -34,7 +34,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.bench_engine import BATCH, DIMS, RandomEncoder, texts  # noqa: E402
+from benchmarks.bench_engine import BATCH, DIMS, RandomEncoder, stored_space, texts  # noqa: E402
 from lattice_embed.engine import Engine  # noqa: E402
 from lattice_embed.engine.models import NativeEncoder  # noqa: E402
 
@@ -109,21 +109,8 @@ def backfill(server: Any, count: int, temp: Path) -> list[dict[str, Any]]:
 
 
 def search(server: Any, rows: int, rounds: int = 9) -> list[dict[str, Any]]:
-    url = _database(server, "bench_search")
-    rng = np.random.default_rng(0)
-    matrix = rng.standard_normal((rows, DIMS)).astype(np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    source = RandomEncoder("random-source", DIMS)
-    engine = Engine.open(url, encoders=lambda reference: source)
-    engine.add({"seed": "x"}, model="random-source")
-    with engine.store.transaction(write=True) as tx:
-        (space,) = tx.spaces()
-        for start in range(0, rows, 5_000):
-            docs = tx.upsert_documents([(f"r{i}", "x") for i in range(start, start + 5_000)])
-            tx.put_vectors(space.space_id, [(d.seq, d.version) for d in docs],
-                           matrix[start:start + 5_000])
-        tx.delete_documents(["seed"])
-    queries = rng.standard_normal((rounds, DIMS)).astype(np.float32)
+    engine, _ = stored_space(_database(server, "bench_search"), rows)
+    queries = np.random.default_rng(1).standard_normal((rounds, DIMS)).astype(np.float32)
     engine.search_vector(queries[0], 10)  # loads the space into memory once
 
     def timed(via: str) -> tuple[list[float], list[list[str]]]:
@@ -169,7 +156,8 @@ def main() -> None:
         shutil.rmtree(temp, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+            "machine": {"cpu": _cpu(), "cores": os.cpu_count(),
+                        "python": platform.python_version()},
             "texts": args.texts, "rows": args.rows, "backfill": backfill_rows,
             "search": search_rows}, indent=2) + "\n")
 

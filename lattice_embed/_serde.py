@@ -23,9 +23,10 @@ It also formats values the way Rust's `{:?}` does, for `MigrationError` messages
 from __future__ import annotations
 
 import math
+import threading
 import unicodedata
 from collections.abc import Mapping
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
 """A value `json.loads` returns and `json.dumps` accepts."""
@@ -270,3 +271,20 @@ def debug_f64(value: float) -> str:
         mantissa, exponent = text.split("e")
         return f"{mantissa}e{int(exponent)}"
     return text
+
+
+class PicklesWithoutLock:
+    """For objects that guard their state with `self._lock` (a `threading.RLock`): pickling
+    copies the state under the lock and leaves the lock out; unpickling makes a new one."""
+
+    _lock: threading.RLock
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
-from .._serde import check_usize, describe
+from .._serde import PicklesWithoutLock, check_usize, describe
 from ..migration import (
     Clock,
     Completed,
@@ -23,7 +22,7 @@ from .types import BackfillConfig, EmbeddingRoute, EmbeddingRoutingConfig, Routi
 __all__ = ["BackfillCoordinator"]
 
 
-class BackfillCoordinator:
+class BackfillCoordinator(PicklesWithoutLock):
     """Decides where embeddings are written and read while a migration runs.
 
     Wraps a `MigrationController` (every transition is the controller's, with its errors)
@@ -67,16 +66,6 @@ class BackfillCoordinator:
         self._controller = MigrationController(plan, clock=clock)
         self._backfilled_count = 0
         self._cutover_at: float | None = None
-        self._lock = threading.RLock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        with self._lock:
-            state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         self._lock = threading.RLock()
 
     @classmethod

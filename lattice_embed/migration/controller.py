@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from .._serde import check_str, check_usize, describe
+from .._serde import PicklesWithoutLock, check_str, check_usize, describe
 from .errors import MigrationError
 from .plan import MigrationPlan
 from .progress import MigrationProgress
@@ -42,7 +42,7 @@ def _locked(method: _F) -> _F:
     return cast(_F, run)
 
 
-class MigrationController:
+class MigrationController(PicklesWithoutLock):
     """Drives one migration through its states (the original's `MigrationController`).
 
     Legal transitions; every other call raises `MigrationError` and changes nothing::
@@ -74,16 +74,6 @@ class MigrationController:
         self._started_at: float | None = None
         self._error_count = 0
         self._skip_reasons: list[SkipReason] = []
-        self._lock = threading.RLock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        with self._lock:
-            state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         self._lock = threading.RLock()
 
     @classmethod

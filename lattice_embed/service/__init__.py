@@ -8,8 +8,9 @@ torch), so a caller pays only for the backend it uses.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 from .base import (
     MAX_BATCH_SIZE,
@@ -70,11 +71,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import an encoder class on first access, so the package imports without its deps."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

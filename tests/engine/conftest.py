@@ -18,22 +18,17 @@ from lattice_embed.engine import Engine, Store
 from lattice_embed.engine.sqlite_store import SQLiteStore
 
 from ..conftest import require_module
+from ..layers.helpers import FakeClock
 from .encoders import HashEncoder, factory
 
 STORES = ["sqlite", "postgres"]
 
 
-class WallClock:
-    """Wall-clock seconds that move only when a test says so."""
+class WallClock(FakeClock):
+    """Wall-clock seconds (a 2027 date) that move only when a test says so."""
 
     def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        super().__init__(now)
 
 
 @pytest.fixture
