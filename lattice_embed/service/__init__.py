@@ -24,6 +24,7 @@ from .base import (
 from .cache import CacheStats, CachedEmbeddingService, EmbeddingCache, ShardStats
 from .errors import (
     EmbedError,
+    HubUnreachableError,
     InferenceError,
     InvalidInputError,
     ModelInitializationError,
@@ -49,6 +50,7 @@ __all__ = [
     "EmbeddingCache",
     "EmbeddingRole",
     "EmbeddingService",
+    "HubUnreachableError",
     "InferenceError",
     "InvalidInputError",
     "ModelInitializationError",
