@@ -186,7 +186,9 @@ def main(rounds: int = 7, json_path: str | None = None) -> None:
 
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True, check=False).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+    # Changes to the code measured (results files written by earlier suites do not count).
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", ":(exclude)benchmarks/results"],
                                 cwd=ROOT, capture_output=True, text=True,
                                 check=False).stdout.strip())
     document = {
