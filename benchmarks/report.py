@@ -19,6 +19,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -304,7 +305,9 @@ def section_speed() -> list[str]:
         f"Measured on {'; '.join(sorted(machines))}. One thread unless stated, best of each "
         "row's rounds (medians, the rounds' spread and ratios: "
         "[`benchmarks/README.md`](benchmarks/README.md)); d = 768, \"100k rows\" a 100,000 x 768 "
-        "float32 matrix (307 MB); floors stream the same bytes once through the simplest kernel.",
+        "float32 matrix (307 MB); a floor streams the same bytes once, as one sequential "
+        "stream, through the simplest kernel (kernels that walk several streams at once can "
+        "beat it).",
         "", *rows, ""]
     if torch_rows[0] and torch_rows[1]:
         start = (f", {cold['sentence-transformers']:.1f} s cold start"
@@ -337,10 +340,23 @@ def rendered(text: str) -> str:
     """`text` with every generated section it holds written afresh."""
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        body = "\n".join(SECTIONS[name][1]()).rstrip("\n")
+        body = "\n".join(_wrapped(SECTIONS[name][1]())).rstrip("\n")
         return f"<!-- report.py: {name} -->\n{body}\n<!-- /report.py -->"
 
     return MARK.sub(fill, text)
+
+
+def _wrapped(lines: list[str]) -> list[str]:
+    """Prose lines wrapped at 100 columns, as the hand-written text; tables left whole."""
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("|") or len(line) <= 100:
+            out.append(line)
+        else:
+            out += textwrap.wrap(line, width=100, subsequent_indent="  " if
+                                 line.startswith("- ") else "", break_on_hyphens=False,
+                                 break_long_words=False)
+    return out
 
 
 def files() -> list[Path]:

@@ -150,8 +150,8 @@ def render_table(results: list[BenchRow], one_thread: bool, rows: int) -> str:
               f"{'speedup':>10}")
     lines = [
         f"lattice_embed {__version__} ({tier}) against numpy {np.__version__}, best of repeats,",
-        f"one thread ({_blas_note(one_thread)}); matrices of {rows:,} rows; quantized rows: "
-        "numpy searches the float32 rows",
+        f"one thread ({_blas_note(one_thread)}); matrices of {rows:,} rows",
+        "(quantized: lattice_embed searches the compressed rows, numpy the float32 ones)",
         header, "-" * len(header),
     ]
     for row in results:
