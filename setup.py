@@ -25,6 +25,14 @@ def baseline_flags():
 CFLAGS = ["-O3", *baseline_flags()]  # never -ffast-math: NaN must propagate
 DEBUG = os.environ.get("LATTICE_EMBED_CYTHON_DEBUG") == "1"
 
+
+def link_flags():
+    """Ship the extension stripped (Python's -g makes it 2.7 MB of debug info around ~0.4 MB of
+    code); LATTICE_EMBED_KEEP_SYMBOLS=1 keeps symbols and debug info for profiling."""
+    if os.environ.get("LATTICE_EMBED_KEEP_SYMBOLS") == "1" or platform.system() != "Linux":
+        return []  # macOS keeps debug info in the object files, not in the linked module
+    return ["-s"]
+
 kernels = Extension(
     "lattice_embed._kernels._core",
     sources=[
@@ -37,6 +45,7 @@ kernels = Extension(
         ("LE_BUILD_FLAGS", '"' + " ".join(CFLAGS) + '"'),
     ],
     extra_compile_args=CFLAGS,
+    extra_link_args=link_flags(),
 )
 
 setup(

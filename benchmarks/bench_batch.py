@@ -1,11 +1,14 @@
-"""Queries against a matrix (d=768, N=100,000 float32 rows, k=10): lattice_embed beside numpy,
-simsimd and faiss, one thread unless the row says otherwise, with the machine's memory floor.
+"""Queries against a matrix (d=768, N=100,000 float32 rows, k=10), and normalizing its rows:
+lattice_embed beside numpy, simsimd and faiss, one thread unless the row says otherwise, with the
+machine's memory floor.
 
-    OPENBLAS_NUM_THREADS=1 pytest benchmarks/bench_batch.py --benchmark-json=benchmarks/results/batch.json
+    OPENBLAS_NUM_THREADS=1 pytest benchmarks/bench_batch.py \
+        --benchmark-json=benchmarks/results/batch.json
     python benchmarks/report.py benchmarks/results/batch.json
 
-"floor" streams the matrix once through the simplest read-only kernel (the norm of the flattened
-matrix): the fastest any one-query scan can go on this machine.
+"floor" streams the matrix once through the simplest kernel: for a scan, read-only (the norm of
+the flattened matrix), the fastest any one-query scan can go on this machine; for normalize, one
+read and one write in place (numpy's `X *= 1`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ MATRIX = RNG.standard_normal((N, D), dtype=np.float32)
 QUERY = RNG.standard_normal(D, dtype=np.float32)
 QUERIES = RNG.standard_normal((MANY, D), dtype=np.float32)
 SCORES = np.empty((MANY, N), np.float32)  # reused output of the many-query score cases
+ROWS = MATRIX.copy()  # normalized in place, again and again (the cost does not change)
 
 
 def numpy_top_k(q: np.ndarray, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +45,10 @@ def numpy_top_k(q: np.ndarray, x: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
 
 def numpy_cosine(q: np.ndarray, x: np.ndarray) -> np.ndarray:
     return (x @ q) / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))
+
+
+def numpy_normalize(x: np.ndarray) -> None:
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
 
 
 CASES: dict[str, dict[str, Callable[[], object] | None]] = {
@@ -76,6 +84,12 @@ CASES: dict[str, dict[str, Callable[[], object] | None]] = {
         "lattice_embed 2 threads": lambda: simd.similarity(QUERIES, MATRIX, "dot", out=SCORES,
                                                            threads=2),
         "numpy sgemm": lambda: np.matmul(QUERIES, MATRIX.T, out=SCORES),
+    },
+    "normalize N rows in place": {
+        "lattice_embed": lambda: simd.normalize(ROWS, out=ROWS),
+        "floor": lambda: np.multiply(ROWS, np.float32(1), out=ROWS),
+        "numpy": lambda: numpy_normalize(ROWS),
+        "faiss.normalize_L2": (lambda: faiss.normalize_L2(ROWS)) if faiss else None,
     },
     "1,000 queries x N: top-10 (dot)": {
         "lattice_embed": lambda: simd.top_k(QUERIES, MATRIX, K, "dot", threads=1),

@@ -7,11 +7,13 @@ sentence-transformers (torch), when installed; and the cold start of a fresh int
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m pytest benchmarks/bench_embed.py \
         --benchmark-json=benchmarks/results/embed.json
-    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.bench_embed   # interleaved rounds, sentences/s
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.bench_embed \
+        --json benchmarks/results/embed_rounds.json          # interleaved rounds, sentences/s
 
 pytest-benchmark runs each row's rounds back to back; the script form interleaves them (one
-round of every row, then the next), which is fairer on a shared machine, and prints the best
-sentences/s of each row.
+round of every row, then the next), which is fairer on a shared machine, prints the best
+sentences/s of each row and, with --json, saves every round's time (the README's figures come
+from that file, through benchmarks/report.py).
 """
 
 from __future__ import annotations
@@ -148,27 +150,63 @@ def test_cold_start(benchmark, impl: str) -> None:
     benchmark.pedantic(cold_start, args=(COLD[impl],), rounds=rounds, iterations=1)
 
 
-def main(rounds: int = 7) -> None:
-    """Interleaved rounds of every row; prints the best sentences/s and the cold starts."""
+def main(rounds: int = 7, json_path: str | None = None) -> None:
+    """Interleaved rounds of every row; prints the best sentences/s and the cold starts, and
+    saves every round's seconds to `json_path` when given."""
+    import datetime
+    import json
+    import platform
+
     runs = {name: make() for name, make in ROWS.items()}
-    best = dict.fromkeys(runs, float("inf"))
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for run in runs.values():
         run()  # warm-up
     for _ in range(rounds):
         for name, run in runs.items():
             start = time.perf_counter()
             run()
-            best[name] = min(best[name], time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
     print(f"{len(TEXTS)} sentences of ~20 words in batches of {BATCH}, best of {rounds} rounds")
-    for name, seconds in best.items():
-        print(f"  {name:<32} {len(TEXTS) / seconds:8.0f} sentences/s")
+    for name, seconds in times.items():
+        print(f"  {name:<32} {len(TEXTS) / min(seconds):8.0f} sentences/s")
     print("cold start (new interpreter, import, load, first embed), best of 5")
+    cold: dict[str, list[float]] = {}
     for name, code in COLD.items():
         if name == "sentence-transformers" and optional("sentence_transformers") is None:
             continue
-        times = [cold_start(code) for _ in range(5 if name != "sentence-transformers" else 2)]
-        print(f"  {name:<32} {min(times):8.2f} s")
+        if name == "onnxruntime" and optional("onnxruntime") is None:
+            continue
+        cold[name] = [cold_start(code) for _ in range(5 if name != "sentence-transformers" else 2)]
+        print(f"  {name:<32} {min(cold[name]):8.2f} s")
+    if json_path is None:
+        return
+    import cpuinfo
+
+    from benchmarks.machine import machine_facts
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True, check=False).stdout.strip()
+    # Changes to the code measured (results files written by earlier suites do not count).
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", ":(exclude)benchmarks/results"],
+                                cwd=ROOT, capture_output=True, text=True,
+                                check=False).stdout.strip())
+    document = {
+        "machine_info": {"cpu": cpuinfo.get_cpu_info(), "python_version":
+                         platform.python_version(), "lattice_embed": machine_facts()},
+        "commit_info": {"id": commit, "dirty": dirty},
+        "datetime": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "texts": len(TEXTS), "batch": BATCH, "rounds": rounds,
+        "seconds": times, "cold_start_seconds": cold,
+    }
+    Path(json_path).write_text(json.dumps(document, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Interleaved rounds of embedding throughput.")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--json", default=None, help="save every round's seconds here")
+    options = parser.parse_args()
+    main(options.rounds, options.json)

@@ -1,7 +1,9 @@
 """Quantized storage (d=768, N=100,000, one thread): one query against int8 and bf16 matrices with
-their memory floors, and 1,000 queries against int8, beside numkong (and simsimd for bf16).
+their memory floors, and 1,000 queries against int8 and bf16, beside numkong (and simsimd for
+one bf16 query; numpy's float32 sgemm for 1,000 queries, as the uncompressed reference).
 
-    OPENBLAS_NUM_THREADS=1 pytest benchmarks/bench_quant.py --benchmark-json=benchmarks/results/quant.json
+    OPENBLAS_NUM_THREADS=1 pytest benchmarks/bench_quant.py \
+        --benchmark-json=benchmarks/results/quant.json
     python benchmarks/report.py benchmarks/results/quant.json
 
 lattice_embed's rows include preparing the float32 query and turning integer sums into scores;
@@ -34,6 +36,7 @@ INT8_ROWS = INT8.int8_rows()
 QUERY_I8 = simd.QuantizedVector.from_f32(QUERY).data
 QUERIES_I8 = np.stack([simd.QuantizedVector.from_f32(q).data for q in QUERIES])
 QUERY_BF16 = simd.quantize(QUERY[None, :], "bf16").data
+SCORES = np.empty((MANY, N), np.float32)  # numpy's output, reused
 
 
 def floor(stored: np.ndarray) -> Callable[[], object]:
@@ -48,12 +51,14 @@ def numkong_cases() -> dict[str, Callable[[], object] | None]:
     bf16 = numkong.astype(MATRIX, "bf16")
     packed_bf16 = numkong.dots_pack(bf16)
     query_bf16 = numkong.astype(QUERY[None, :], "bf16")
+    queries_bf16 = numkong.astype(QUERIES, "bf16")
     return {
         "int8 cdist": lambda: numkong.cdist(QUERY_I8[None, :], INT8_ROWS, metric="dot"),
         "int8 dots_packed": lambda: numkong.dots_packed(QUERY_I8[None, :], packed_i8),
         "int8 many dots_packed": lambda: numkong.dots_packed(QUERIES_I8, packed_i8),
         "bf16 cdist": lambda: numkong.cdist(query_bf16, bf16, metric="dot"),
         "bf16 dots_packed": lambda: numkong.dots_packed(query_bf16, packed_bf16),
+        "bf16 many dots_packed": lambda: numkong.dots_packed(queries_bf16, packed_bf16),
     }
 
 
@@ -84,6 +89,12 @@ CASES: dict[str, dict[str, Callable[[], object] | None]] = {
         "lattice_embed top-10": lambda: simd.top_k(QUERIES, INT8, K, "dot", threads=1),
         "lattice_embed 2 threads": lambda: simd.similarity(QUERIES, INT8, "dot", threads=2),
         "numkong dots_packed": NK.get("int8 many dots_packed"),
+    },
+    "1,000 queries x N: bf16 stored (dot)": {
+        "lattice_embed": lambda: simd.similarity(QUERIES, BF16, "dot", threads=1),
+        "lattice_embed 2 threads": lambda: simd.similarity(QUERIES, BF16, "dot", threads=2),
+        "numkong dots_packed": NK.get("bf16 many dots_packed"),
+        "numpy sgemm (float32 rows)": lambda: np.matmul(QUERIES, MATRIX.T, out=SCORES),
     },
 }
 

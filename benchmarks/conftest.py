@@ -21,6 +21,14 @@ def optional(name: str) -> ModuleType | None:
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-benchmark hook: absent without the plugin
+def pytest_benchmark_update_machine_info(config: object, machine_info: dict) -> None:
+    """Name the machine in every results file: the tier, the cores, BLAS's thread setting."""
+    from benchmarks.machine import machine_facts
+
+    machine_info["lattice_embed"] = machine_facts()
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-benchmark hook: absent without the plugin
 def pytest_benchmark_update_json(config: object, benchmarks: object, output_json: dict) -> None:
     """Keep the saved results to their statistics: the raw timings of a pair-op suite run to
     hundreds of megabytes, and the reports read only min and median."""

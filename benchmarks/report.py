@@ -1,69 +1,407 @@
-"""Render pytest-benchmark JSON as the markdown tables of benchmarks/README.md.
+"""The speed figures of README.md and benchmarks/README.md, from the committed results files.
 
-    python benchmarks/report.py benchmarks/results/*.json
+    python benchmarks/report.py                  # print every generated section
+    python benchmarks/report.py --write          # rewrite them in README.md, benchmarks/README.md
+    python benchmarks/report.py --check          # exit 1 if a file differs (tests run this)
+    python benchmarks/report.py results/x.json   # the tables of any pytest-benchmark files
 
-One table per group: median and best time of each implementation and its speed relative to
-numpy and to the best peer, all from the same run.
+A generated section sits between `<!-- report.py: NAME -->` and `<!-- /report.py -->`; nothing
+between those lines is written by hand, so every figure there, prose included, is computed from
+a file in benchmarks/results/ that names its machine (benchmarks/machine.py). Tables: each
+implementation's median and best time over its rounds, the spread of those rounds (interquartile
+range over the median), and how many times faster it is than numpy and than the best peer, by
+median and by best time, all from the same run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
-from collections import defaultdict
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-PEERS = ("simsimd", "faiss", "numkong", "numpy sgemm")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.machine import describe  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PEERS = ("simsimd", "faiss", "numkong")  # and "numpy sgemm", the BLAS peer of many queries
+Stats = dict[str, Any]
 
 
-def _fmt(seconds: float) -> str:
-    for unit, scale in (("ns", 1e9), ("us", 1e6), ("ms", 1e3)):
-        if seconds * scale < 10_000:
-            return f"{seconds * scale:,.0f} {unit}"
-    return f"{seconds:,.2f} s"
+# ---- reading ------------------------------------------------------------------------------------
 
 
-def _ratios(reference: dict | None, stats: dict) -> str:
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text())
+    return data
+
+
+def _impl(bench: dict[str, Any]) -> str:
+    params = bench.get("params") or {}
+    name: str = params.get("impl") or bench["name"].split("[", 1)[-1].rstrip("]")
+    return name
+
+
+def groups(data: dict[str, Any]) -> dict[str, dict[str, Stats]]:
+    found: dict[str, dict[str, Stats]] = {}
+    for bench in data["benchmarks"]:
+        found.setdefault(bench["group"], {})[_impl(bench)] = bench["stats"]
+    return found
+
+
+def is_peer(name: str) -> bool:
+    return name.startswith(PEERS) or name == "numpy sgemm"
+
+
+def spread(stats: Stats) -> float:
+    """The rounds' interquartile range over their median."""
+    return float(stats["iqr"]) / float(stats["median"])
+
+
+# ---- formatting ---------------------------------------------------------------------------------
+
+
+def fmt(seconds: float) -> str:
+    """3 significant figures at most: 117 ns, 9.61 ms, 1.49 s."""
+    for unit, scale in (("ns", 1e9), ("us", 1e6), ("ms", 1e3), ("s", 1.0)):
+        value = seconds * scale
+        if value < 1000 or unit == "s":
+            return f"{value:#.3g}".rstrip(".") + f" {unit}" if value < 100 else f"{value:,.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _ratios(reference: Stats | None, stats: Stats) -> str:
     """How many times faster than `reference`: by median and by best time."""
     if reference is None:
         return ""
-    return f"{reference['median'] / stats['median']:.1f}x / {reference['min'] / stats['min']:.1f}x"
+    return f"{reference['median'] / stats['median']:.2f}x / {reference['min'] / stats['min']:.2f}x"
 
 
-def _impl(bench: dict) -> str:
-    return bench["params"].get("impl") or bench["name"].split("[", 1)[-1].rstrip("]")
+def table(group: str, impls: dict[str, Stats]) -> list[str]:
+    peers = [stats for name, stats in impls.items() if is_peer(name)]
+    best_peer = min(peers, key=lambda stats: stats["median"]) if peers else None
+    lines = [f"**{group}**", "",
+             "| implementation | median | best | spread | rounds | vs numpy (median / best) "
+             "| vs best peer (median / best) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, stats in sorted(impls.items(), key=lambda item: item[1]["median"]):
+        lines.append(f"| {name} | {fmt(stats['median'])} | {fmt(stats['min'])} | "
+                     f"{spread(stats):.0%} | {stats['rounds']:,} | "
+                     f"{_ratios(impls.get('numpy'), stats)} | {_ratios(best_peer, stats)} |")
+    return [*lines, ""]
 
 
-def render(paths: list[Path]) -> str:
-    groups: dict[str, dict[str, dict]] = defaultdict(dict)
-    machine = {}
+def machine_line(data: dict[str, Any], what: str) -> str:
+    commit = data.get("commit_info", {})
+    when = str(data.get("datetime", "?"))[:10]
+    dirty = " (with uncommitted changes)" if commit.get("dirty") else ""
+    return (f"{what}: {describe(data['machine_info'])}; measured {when} at commit "
+            f"`{str(commit.get('id', '?'))[:10]}`{dirty}.")
+
+
+def _range(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.1f}x" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f}-{high:.1f}x"
+
+
+def compare(ours: Stats, theirs: Stats, name: str) -> str:
+    """'1.31x faster than X', or 'level with X' when the difference is inside the rounds'
+    spread, by median time."""
+    ratio = theirs["median"] / ours["median"]
+    noise = max(spread(ours), spread(theirs))
+    if abs(ratio - 1) <= noise:
+        return (f"level with {name} ({ratio:.2f}x by median, inside the rounds' spread of "
+                f"{noise:.0%})")
+    if ratio > 1:
+        return f"{ratio:.2f}x faster than {name}"
+    return f"{1 / ratio:.2f}x slower than {name}"
+
+
+def of_floor(stats: Stats, floor: Stats) -> str:
+    return f"{stats['min'] / floor['min']:.2f}x"
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+
+def section_dense() -> list[str]:
+    data = load("dense")
+    found = groups(data)
+    tiers = sorted({name for impls in found.values() for name in impls
+                    if name.startswith("lattice_embed")})
+    lines = [machine_line(data, "Machine"), ""]
+    for tier in tiers:
+        vs_numpy = [impls["numpy"]["median"] / impls[tier]["median"]
+                    for impls in found.values() if tier in impls]
+        vs_peer = [impls["simsimd"]["median"] / impls[tier]["median"]
+                   for impls in found.values() if tier in impls and "simsimd" in impls]
+        peer = f"; {_range(vs_peer)} simsimd's speed" if vs_peer else ""
+        lines.append(f"- `{tier}`: {_range(vs_numpy)} numpy's speed{peer} (by median time, "
+                     f"over the {len(vs_numpy)} groups below)")
+    lines.append("")
+    for group, impls in found.items():
+        lines += table(group, impls)
+    return lines
+
+
+def section_batch() -> list[str]:
+    data = load("batch")
+    found = groups(data)
+    lines = [machine_line(data, "Machine"), ""]
+    one = [(group, impls) for group, impls in found.items() if "floor" in impls
+           and "lattice_embed" in impls]
+    for group, impls in one:
+        peers = [f"{compare(impls['lattice_embed'], stats, name)}"
+                 for name, stats in impls.items() if is_peer(name)]
+        text = f"- {group}: lattice_embed at {of_floor(impls['lattice_embed'], impls['floor'])} " \
+            "of the floor (best times)"
+        if "numpy" in impls:
+            text += f"; {compare(impls['lattice_embed'], impls['numpy'], 'numpy')}"
+        if peers:
+            text += "; " + "; ".join(peers)
+        lines.append(text + ".")
+    for group, impls in found.items():
+        if group in dict(one) or "lattice_embed" not in impls:
+            continue
+        others = [compare(impls["lattice_embed"], stats, name) for name, stats in impls.items()
+                  if is_peer(name) or name == "numpy"]
+        threads = impls.get("lattice_embed 2 threads")
+        text = f"- {group}: lattice_embed " + "; ".join(others)
+        if threads:
+            speedup = impls["lattice_embed"]["median"] / threads["median"]
+            text += f"; 2 threads are {speedup:.2f}x faster than one"
+        lines.append(text + ".")
+    lines.append("")
+    for group, impls in found.items():
+        if "floor" in impls:
+            lines.append(f"Floor: {fmt(impls['floor']['min'])}.\n")
+        lines += table(group, impls)
+    return lines
+
+
+def section_quant() -> list[str]:
+    data = load("quant")
+    found = groups(data)
+    lines = [machine_line(data, "Machine"), ""]
+    for group, impls in found.items():
+        ours = impls["lattice_embed"]
+        parts = []
+        if "floor" in impls:
+            parts.append(f"at {of_floor(ours, impls['floor'])} of the one-stream floor")
+        parts += [compare(ours, stats, name) for name, stats in impls.items()
+                  if is_peer(name) or name == "numpy"]
+        reference = next((name for name in impls if name.startswith("numpy sgemm (")), None)
+        if reference:
+            parts.append(f"{compare(ours, impls[reference], 'numpy sgemm')} over float32 rows")
+        lines.append(f"- {group}: lattice_embed " + "; ".join(parts) + ".")
+    lines.append("")
+    for group, impls in found.items():
+        if "floor" in impls:
+            lines.append(f"Floor: {fmt(impls['floor']['min'])}.\n")
+        lines += table(group, impls)
+    return lines
+
+
+def embed_rates() -> tuple[dict[str, Any], dict[str, list[float]], dict[str, float]]:
+    """(the file, sentences/s of every round per row, best cold start per row)."""
+    data = load("embed_rounds")
+    rates = {name: sorted((data["texts"] / s for s in seconds), reverse=True)
+             for name, seconds in data["seconds"].items()}
+    cold = {name: min(seconds) for name, seconds in data["cold_start_seconds"].items()}
+    return data, rates, cold
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def section_embed() -> list[str]:
+    data, rates, cold = embed_rates()
+    lines = [machine_line(data, "Machine"), "",
+             f"{data['texts']} sentences of about 20 words in batches of {data['batch']}, "
+             f"{data['rounds']} interleaved rounds (one round of every row, then the next); "
+             "sentences/s. Cold start: a new interpreter imports, loads the model and embeds "
+             f"one text, best of its runs.", "",
+             "| implementation | best | median | worst | cold start |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, values in rates.items():
+        backend = next((key for key in cold if name.startswith(key)), None)
+        start = f"{cold[backend]:.2f} s" if backend and name.endswith(" 1 thread") else ""
+        lines.append(f"| {name} | {values[0]:.0f} | {_median(values):.0f} | {values[-1]:.0f} "
+                     f"| {start} |")
+    lines.append("")
+    native = {t: rates[f"lattice_embed native {t}"] for t in ("1 thread", "2 threads")
+              if f"lattice_embed native {t}" in rates}
+    for t, values in native.items():
+        onnx = rates.get(f"onnxruntime {t}")
+        if onnx:
+            ratio = _median(values) / _median(onnx)
+            low = values[-1] / onnx[0]
+            high = values[0] / onnx[-1]
+            lines.append(f"- {t}: the native encoder gives {ratio:.2f}x onnxruntime's "
+                         f"sentences/s by median (from {low:.2f}x, its worst round against "
+                         f"onnxruntime's best, to {high:.2f}x).")
+    return [*lines, ""]
+
+
+def _best_peer(impls: dict[str, Stats]) -> tuple[str, Stats] | None:
+    peers = [(name, stats) for name, stats in impls.items() if is_peer(name)]
+    return min(peers, key=lambda item: item[1]["min"]) if peers else None
+
+
+def section_speed() -> list[str]:
+    """README.md's table: best times, one line per case, every figure from the results files."""
+    dense, batch, quant = (groups(load(name)) for name in ("dense", "batch", "quant"))
+    embed_data, rates, cold = embed_rates()
+    machines = {describe(load(name)["machine_info"]) for name in ("dense", "batch", "quant")}
+    machines.add(describe(embed_data["machine_info"]))
+    rows = ["| case | lattice_embed | best peer | numpy |", "| --- | ---: | ---: | ---: |"]
+
+    def row(label: str, impls: dict[str, Stats] | None, extra: str = "",
+            numpy: str = "numpy", ours: str = "lattice_embed") -> None:
+        if not impls or ours not in impls:
+            return
+        peer = _best_peer(impls)
+        two = impls.get("lattice_embed 2 threads")
+        mine = fmt(impls[ours]["min"]) + (f"; 2 threads {fmt(two['min'])}" if two else "")
+        floor = f" (floor {fmt(impls['floor']['min'])})" if "floor" in impls else ""
+        theirs = f"{peer[0]} {fmt(peer[1]['min'])}" if peer else ""
+        base = fmt(impls[numpy]["min"]) if numpy in impls else ""
+        rows.append(f"| {label}{floor}{extra} | {mine} | {theirs} | {base} |")
+
+    row("dot, one pair, d = 768", dense.get("dot f32 d=768"))
+    row("cosine, one pair, d = 768", dense.get("cosine f32 d=768"))
+    row("1 query vs 100k rows, dot scores", batch.get("1 query vs N: dot scores"))
+    row("1 query vs 100k rows, cosine scores", batch.get("1 query vs N: cosine scores"))
+    row("top-10 of 1 query vs 100k rows, dot", batch.get("1 query vs N: top-10 (dot)"))
+    row("normalize 100k rows in place", batch.get("normalize N rows in place"))
+    row("1,000 queries vs 100k rows, dot scores", batch.get("1,000 queries x N: dot scores"))
+    row("1,000 queries vs 100k rows, top-10", batch.get("1,000 queries x N: top-10 (dot)"))
+    row("1 query vs 100k int8 rows", quant.get("1 query vs N: int8 stored (dot)"))
+    row("1 query vs 100k bf16 rows", quant.get("1 query vs N: bf16 stored (dot)"))
+    row("1,000 queries vs 100k int8 rows", quant.get("1,000 queries x N: int8 stored (dot)"))
+    row("1,000 queries vs 100k bf16 rows", quant.get("1,000 queries x N: bf16 stored (dot)"))
+    native = [rates.get(f"lattice_embed native {t}") for t in ("1 thread", "2 threads")]
+    onnx = [rates.get(f"onnxruntime {t}") for t in ("1 thread", "2 threads")]
+    if native[0] and native[1]:
+        peer = " / ".join(f"{values[0]:.0f}" for values in onnx if values)
+        rows.append(f"| all-MiniLM-L6-v2, sentences/s, 1 / 2 threads (higher is better) | "
+                    f"{native[0][0]:.0f} / {native[1][0]:.0f} | "
+                    f"{'onnxruntime ' + peer if peer else ''} | |")
+    if "lattice_embed native" in cold:
+        peer_cold = f"onnxruntime {cold['onnxruntime']:.2f} s" if "onnxruntime" in cold else ""
+        rows.append(f"| embedding cold start (import, load, first text) | "
+                    f"{cold['lattice_embed native']:.2f} s | {peer_cold} | |")
+    torch_rows = [rates.get(f"sentence-transformers {t}") for t in ("1 thread", "2 threads")]
+    lines = [
+        f"Measured on {'; '.join(sorted(machines))}. One thread unless stated, best of each "
+        "row's rounds (medians, the rounds' spread and ratios: "
+        "[`benchmarks/README.md`](benchmarks/README.md)); d = 768, \"100k rows\" a 100,000 x 768 "
+        "float32 matrix (307 MB); a floor streams the same bytes once, as one sequential "
+        "stream, through the simplest kernel (kernels that walk several streams at once can "
+        "beat it).",
+        "", *rows, ""]
+    if torch_rows[0] and torch_rows[1]:
+        start = (f", {cold['sentence-transformers']:.1f} s cold start"
+                 if "sentence-transformers" in cold else "")
+        lines += [f"sentence-transformers on torch: {torch_rows[0][0]:.0f} / "
+                  f"{torch_rows[1][0]:.0f} sentences/s{start}.", ""]
+    return lines
+
+
+def section_machines() -> list[str]:
+    lines = ["| results file | machine, date and commit |", "| --- | --- |"]
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        lines.append(f"| `{path.name}` | {machine_line(data, 'machine').split(': ', 1)[1]} |")
+    return [*lines, ""]
+
+
+SECTIONS: dict[str, tuple[Path, Callable[[], list[str]]]] = {
+    "speed": (HERE.parent / "README.md", section_speed),
+    "machines": (HERE / "README.md", section_machines),
+    "dense": (HERE / "README.md", section_dense),
+    "batch": (HERE / "README.md", section_batch),
+    "quant": (HERE / "README.md", section_quant),
+    "embed": (HERE / "README.md", section_embed),
+}
+MARK = re.compile(r"<!-- report\.py: (\w+) -->\n.*?<!-- /report\.py -->", re.DOTALL)
+
+
+def rendered(text: str) -> str:
+    """`text` with every generated section it holds written afresh."""
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        body = "\n".join(_wrapped(SECTIONS[name][1]())).rstrip("\n")
+        return f"<!-- report.py: {name} -->\n{body}\n<!-- /report.py -->"
+
+    return MARK.sub(fill, text)
+
+
+def _wrapped(lines: list[str]) -> list[str]:
+    """Prose lines wrapped at 100 columns, as the hand-written text; tables left whole."""
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("|") or len(line) <= 100:
+            out.append(line)
+        else:
+            out += textwrap.wrap(line, width=100, subsequent_indent="  " if
+                                 line.startswith("- ") else "", break_on_hyphens=False,
+                                 break_long_words=False)
+    return out
+
+
+def files() -> list[Path]:
+    return sorted({path for path, _ in SECTIONS.values()})
+
+
+def render_files(paths: list[Path]) -> str:
+    """The tables of any pytest-benchmark files (the original command-line use)."""
+    lines: list[str] = []
     for path in paths:
         data = json.loads(path.read_text())
-        machine = data.get("machine_info", machine)
-        for bench in data["benchmarks"]:
-            groups[bench["group"]][_impl(bench)] = bench["stats"]
-    lines = []
-    if machine:
-        lines.append(f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-                     f"Python {machine.get('python_version', '?')}.\n")
-    for group, impls in groups.items():
-        peers = [stats for name, stats in impls.items() if name.startswith(PEERS)]
-        best_peer = min(peers, key=lambda stats: stats["median"]) if peers else None
-        floor = impls.get("floor")
-        if floor:  # how far each row is from the memory floor, by best times
-            lines.append(f"Floor: {_fmt(floor['min'])}; lattice_embed at "
-                         f"{impls['lattice_embed']['min'] / floor['min']:.2f}x of it.\n"
-                         if "lattice_embed" in impls else "")
-        lines += [f"**{group}**", "",
-                  ("| implementation | median | best | vs numpy (median / best) "
-                   "| vs best peer (median / best) |"),
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        for name, stats in sorted(impls.items(), key=lambda item: item[1]["median"]):
-            lines.append(f"| {name} | {_fmt(stats['median'])} | {_fmt(stats['min'])} | "
-                         f"{_ratios(impls.get('numpy'), stats)} | {_ratios(best_peer, stats)} |")
-        lines.append("")
+        lines.append(machine_line(data, path.name) + "\n")
+        for group, impls in groups(data).items():
+            if "floor" in impls:
+                lines.append(f"Floor: {fmt(impls['floor']['min'])}.\n")
+            lines += table(group, impls)
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="pytest-benchmark JSON files")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite the generated sections")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a section is stale")
+    args = parser.parse_args(argv)
+    if args.paths:
+        print(render_files(args.paths))
+        return 0
+    stale = []
+    for path in files():
+        text = path.read_text()
+        fresh = rendered(text)
+        if args.write and fresh != text:
+            path.write_text(fresh)
+        elif args.check and fresh != text:
+            stale.append(str(path))
+        elif not args.write and not args.check:
+            print(f"# {path}\n" + "\n\n".join(m.group(0) for m in MARK.finditer(fresh)))
+    if stale:
+        print(f"stale generated sections in {', '.join(stale)}: run python benchmarks/report.py "
+              "--write", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    print(render([Path(p) for p in sys.argv[1:]]))
+    sys.exit(main())

@@ -2,17 +2,54 @@
 
 Each case is timed best-of-several in one process, lattice_embed and numpy side by side, and
 reported as a ratio: absolute times on a shared machine drift, ratios measured together do not.
-The full suites with peers (simsimd, faiss) live in the repository's benchmarks/ folder.
+Both sides run on one thread (numpy's BLAS is held to one with threadpoolctl when it is
+installed; the report says when it is not). Cases, for each vector length d:
+
+* pair operations on two vectors (the Python call included);
+* `normalize` of N rows;
+* search of one query against N rows: dot and cosine scores, and the top 10 by dot;
+* the quantized tiers (int8, int4, binary, bf16): one query's scores against the N rows stored
+  at that tier, beside numpy's `M @ q` over the float32 rows (numpy has no compressed search).
+
+The full suites with peers (simsimd, faiss, numkong) live in the repository's benchmarks/ folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import platform
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from lattice_embed import simd
+from lattice_embed import __version__, simd
+
+__all__ = ["BenchRow", "best_seconds", "run_bench", "render_table", "report_json"]
+
+K = 10
+QUANTIZED_TIERS = ("int8", "int4", "binary", "bf16")
+
+Case = tuple[str, str, Callable[[], object], Callable[[], object]]
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One case: best seconds per call of each side, and how many times faster we are."""
+
+    group: str
+    case: str
+    dims: int
+    rows: int | None
+    lattice_embed_s: float
+    numpy_s: float
+
+    @property
+    def speedup(self) -> float:
+        return self.numpy_s / self.lattice_embed_s
 
 
 def best_seconds(call: Callable[[], object], budget: float, repeats: int = 5) -> float:
@@ -23,22 +60,75 @@ def best_seconds(call: Callable[[], object], budget: float, repeats: int = 5) ->
     return min(timer.repeat(repeat=repeats, number=number)) / number
 
 
-def _cases(d: int) -> list[tuple[str, Callable[[], object], Callable[[], object]]]:
+def _numpy_top_k(query: Any, matrix: Any, k: int) -> tuple[Any, Any]:
+    scores = matrix @ query
+    part = np.argpartition(-scores, k)[:k]
+    order = np.argsort(-scores[part])
+    return part[order], scores[part[order]]
+
+
+def _cases(d: int, rows: int) -> list[Case]:
     rng = np.random.default_rng(d)
-    a, b = rng.standard_normal((2, d)).astype(np.float32)
-    rows = rng.standard_normal((10_000, d)).astype(np.float32)
-    out = np.empty_like(rows)
-    return [
-        ("dot_product", lambda: simd.dot_product(a, b), lambda: float(np.dot(a, b))),
-        ("cosine_similarity", lambda: simd.cosine_similarity(a, b),
+    a, b = rng.standard_normal((2, d), dtype=np.float32)
+    matrix = rng.standard_normal((rows, d), dtype=np.float32)
+    out = np.empty_like(matrix)
+    k = min(K, rows - 1) if rows > 1 else 0
+    cases: list[Case] = [
+        ("pair", "dot_product", lambda: simd.dot_product(a, b), lambda: float(np.dot(a, b))),
+        ("pair", "cosine_similarity", lambda: simd.cosine_similarity(a, b),
          lambda: float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))),
-        ("euclidean_distance", lambda: simd.euclidean_distance(a, b),
+        ("pair", "euclidean_distance", lambda: simd.euclidean_distance(a, b),
          lambda: float(np.linalg.norm(a - b))),
-        ("manhattan_distance", lambda: simd.manhattan_distance(a, b),
+        ("pair", "manhattan_distance", lambda: simd.manhattan_distance(a, b),
          lambda: float(np.abs(a - b).sum())),
-        ("normalize 10k rows", lambda: simd.normalize(rows, out=out),
-         lambda: np.divide(rows, np.linalg.norm(rows, axis=1, keepdims=True), out=out)),
+        ("normalize", "normalize rows", lambda: simd.normalize(matrix, out=out),
+         lambda: np.divide(matrix, np.linalg.norm(matrix, axis=1, keepdims=True), out=out)),
+        ("search", "scores dot", lambda: simd.similarity(a, matrix, "dot", threads=1),
+         lambda: matrix @ a),
+        ("search", "scores cosine", lambda: simd.similarity(a, matrix, "cosine", threads=1),
+         lambda: (matrix @ a) / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(a))),
+        ("top-k", f"top-{k} dot", lambda: simd.top_k(a, matrix, k, "dot", threads=1),
+         lambda: _numpy_top_k(a, matrix, k)),
     ]
+    for tier in QUANTIZED_TIERS:
+        metric = "cosine" if tier == "binary" else "dot"
+        cases.append(("quantized", f"scores {tier} {metric}",
+                      _quantized_search(a, simd.quantize(matrix, tier), metric),
+                      lambda: matrix @ a))
+    return cases
+
+
+def _quantized_search(
+    query: NDArray[np.float32], stored: simd.QuantizedMatrix, metric: str
+) -> Callable[[], object]:
+    return lambda: simd.similarity(query, stored, metric, threads=1)
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[bool]:
+    """numpy's BLAS held to one thread while the block runs; yields whether that worked."""
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:
+        yield False
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield True
+
+
+def run_bench(
+    dims: list[int], seconds: float = 0.2, rows: int = 10_000
+) -> tuple[list[BenchRow], bool]:
+    """Time every case at each length in `dims`: the rows, and whether numpy's BLAS was held to
+    one thread."""
+    results = []
+    with _one_blas_thread() as one_thread:
+        for d in dims:
+            for group, name, ours, theirs in _cases(d, rows):
+                t_ours, t_numpy = best_seconds(ours, seconds), best_seconds(theirs, seconds)
+                results.append(BenchRow(group, name, d, None if group == "pair" else rows,
+                                        t_ours, t_numpy))
+    return results, one_thread
 
 
 def _format_time(seconds: float) -> str:
@@ -48,15 +138,38 @@ def _format_time(seconds: float) -> str:
     return f"{seconds:,.2f} s"
 
 
-def run_quick_bench(dims: list[int], seconds: float = 0.2) -> str:
+def _blas_note(one_thread: bool) -> str:
+    return ("numpy's BLAS on one thread" if one_thread
+            else "numpy's BLAS on its default threads (threadpoolctl is not installed)")
+
+
+def render_table(results: list[BenchRow], one_thread: bool, rows: int) -> str:
     """The table `lattice-embed bench` prints."""
     tier = simd.capabilities()["active"]
-    header = f"{'operation':<20}{'d':>6}{'lattice_embed':>16}{'numpy':>14}{'speedup':>10}"
-    lines = [f"lattice_embed kernels ({tier}) against numpy {np.__version__}, best of repeats",
-             header, "-" * len(header)]
-    for d in dims:
-        for name, ours, theirs in _cases(d):
-            t_ours, t_numpy = best_seconds(ours, seconds), best_seconds(theirs, seconds)
-            lines.append(f"{name:<20}{d:>6}{_format_time(t_ours):>16}{_format_time(t_numpy):>14}"
-                         f"{t_numpy / t_ours:>9.1f}x")
+    header = (f"{'group':<11}{'case':<22}{'d':>6}{'lattice_embed':>15}{'numpy':>12}"
+              f"{'speedup':>10}")
+    lines = [
+        f"lattice_embed {__version__} ({tier}) against numpy {np.__version__}, best of repeats,",
+        f"one thread ({_blas_note(one_thread)}); matrices of {rows:,} rows",
+        "(quantized: lattice_embed searches the compressed rows, numpy the float32 ones)",
+        header, "-" * len(header),
+    ]
+    for row in results:
+        lines.append(f"{row.group:<11}{row.case:<22}{row.dims:>6}"
+                     f"{_format_time(row.lattice_embed_s):>15}{_format_time(row.numpy_s):>12}"
+                     f"{row.speedup:>9.1f}x")
     return "\n".join(lines)
+
+
+def report_json(results: list[BenchRow], one_thread: bool, rows: int) -> dict[str, Any]:
+    """The document `lattice-embed bench --json` prints."""
+    return {
+        "lattice_embed": __version__,
+        "tier": simd.capabilities()["active"],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "threads": 1,
+        "numpy_blas_one_thread": one_thread,
+        "rows": rows,
+        "results": [{**asdict(row), "speedup": row.speedup} for row in results],
+    }

@@ -12,7 +12,9 @@ package, so the default works on a machine without access to the model hub.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -322,12 +324,25 @@ class EmbeddingModel(Enum):
         """
         if not isinstance(text, str):
             raise TypeError(f"model name must be a string, got {describe(text)}")
-        normalized = text.lower().strip().replace("_", "-").replace("baai/", "")
+        normalized = _normalized_name(text)
         model = _MODELS_BY_NAME.get(normalized)
         if model is None:
             valid = ", ".join(m.display_name for m in cls)
-            raise ValueError(f"unknown embedding model: '{text}'. Valid: {valid}")
+            raise ValueError(
+                f"unknown embedding model: '{text}'.{_closest_hint(normalized)} Valid: {valid}"
+            )
         return model
+
+    @classmethod
+    def _missing_(cls, value: object) -> EmbeddingModel:
+        """`EmbeddingModel("bge-small")`: a name or alias, read as `parse` reads it (the members'
+        values are internal records, so a string is what a caller means)."""
+        if isinstance(value, str):
+            return cls.parse(value)
+        valid = ", ".join(m.display_name for m in cls)
+        raise ValueError(
+            f"EmbeddingModel takes a model name or alias, got {describe(value)}. Valid: {valid}"
+        )
 
     # -- serde ------------------------------------------------------------------------------
 
@@ -394,6 +409,30 @@ _PARSE_ALIASES: Final[dict[EmbeddingModel, tuple[str, ...]]] = {
 _MODELS_BY_NAME: Final = {
     alias: model for model, aliases in _PARSE_ALIASES.items() for alias in aliases
 }
+
+
+def _normalized_name(text: str) -> str:
+    """What `parse` compares: lowercased, trimmed, `_` as `-`, without `baai/`."""
+    return text.lower().strip().replace("_", "-").replace("baai/", "")
+
+
+def _closest_hint(normalized: str) -> str:
+    """' Did you mean ...?' for an unknown name: the models one of whose names has every word of
+    it ('qwen3-0.6b' -> qwen3-embedding-0.6b, 'e5' -> both E5 models), else the name or alias
+    closest in spelling ('bge-smal' -> bge-small-en-v1.5); '' when nothing is close."""
+    words = set(filter(None, re.split(r"[-/\s]+", normalized)))
+    matches = [
+        model for model, aliases in _PARSE_ALIASES.items()
+        if words and any(words <= set(re.split(r"[-/]", alias)) for alias in aliases)
+    ]
+    if not matches:
+        close = difflib.get_close_matches(normalized, list(_MODELS_BY_NAME), n=1, cutoff=0.6)
+        matches = [_MODELS_BY_NAME[close[0]]] if close else []
+    if not matches:
+        return ""
+    return f" Did you mean {' or '.join(repr(model.display_name) for model in matches)}?"
+
+
 _MODELS_BY_SERDE_NAME: Final = {
     **{model.rust_name: model for model in EmbeddingModel},
     **{model.serde_name: model for model in EmbeddingModel},

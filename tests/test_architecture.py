@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "lattice_embed"
+from tests.conftest import PACKAGE  # the package under test, installed or in the checkout
+
 ALLOWED = {PACKAGE / "simd", PACKAGE / "_kernels"}
 
 

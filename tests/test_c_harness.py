@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CPU_TIERS, require_tool
+from tests.conftest import CPU_TIERS, ROOT, needs_source, require_tool
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "lattice_embed" / "_kernels"
 HARNESS = ROOT / "tests" / "c" / "test_kernels_main.c"
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
-pytestmark = pytest.mark.slow
+# The C sources: in the checkout and the sdist, not beside an installed wheel.
+pytestmark = [pytest.mark.slow,
+              needs_source("lattice_embed/_kernels/src", "lattice_embed/_kernels/include")]
 
 
 def build_and_run(tmp_path: Path, compiler: str, flags: list[str], runner: list[str]) -> str:

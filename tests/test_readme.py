@@ -6,8 +6,13 @@ import doctest
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, needs_source, require_source
+
 README = ROOT / "README.md"
+
+# The README is in the checkout and the sdist (and .ci/wheel copies it beside the tests, so its
+# examples run against the installed wheel too); cibuildwheel's test-sources leave it out.
+pytestmark = needs_source("README.md")
 
 
 def test_examples_run_as_written() -> None:
@@ -20,7 +25,10 @@ def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
     main_job, tests = blocks[0], blocks[1]
     assert "lattice-embed" in main_job and "pytest" not in main_job
     assert tests.startswith("python3 -m venv .venv") and tests.rstrip().endswith("python -m pytest")
-    assert "README.md" in (ROOT / ".ci" / "run").read_text()  # .ci/run runs this very line
+    require_source(".ci/run", ".ci/wheel")
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "README.md" in run  # .ci/run runs this very line
+    assert "\n.ci/wheel\n" in run  # and then the suite again on the installed wheel
 
 
 def test_bytes_per_vector_table_matches_the_storage() -> None:

@@ -44,6 +44,8 @@ cdef size_t _threads(object threads, size_t work) except 0:
             return min(ENV_THREADS, CORES)
         # a thread per PARALLEL_WORK of work, up to the cores: small calls stay on one thread
         return max(1, min(CORES, work // PARALLEL_WORK))
+    if isinstance(threads, bool):  # an int to Python, but threads=True is a mistake
+        raise TypeError(f"threads must be an integer or None, got bool ({threads})")
     try:
         count = operator.index(threads)
     except TypeError:
@@ -144,6 +146,8 @@ def top_k(queries, matrix, k, metric="cosine", *, threads=None):
     """
     cdef cnp.ndarray q = _queries(queries)
     cdef cnp.ndarray x = _matrix(matrix, "matrix")
+    if isinstance(k, bool):  # an int to Python, but k=True is a mistake, not k=1
+        raise TypeError(f"k must be an integer, got bool ({k})")
     try:
         wanted = operator.index(k)
     except TypeError:

@@ -19,6 +19,18 @@ from ..model import EmbeddingModel
 __all__ = ["MigrationPlan"]
 
 
+def _model(model: object, where: str) -> EmbeddingModel:
+    """An EmbeddingModel, or one named by a string (`EmbeddingModel.parse`)."""
+    if isinstance(model, EmbeddingModel):
+        return model
+    if isinstance(model, str):
+        try:
+            return EmbeddingModel.parse(model)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    raise TypeError(f"{where} must be an EmbeddingModel or a model name, got {describe(model)}")
+
+
 @dataclass(frozen=True)
 class MigrationPlan:
     """The immutable input of a migration (the original's `MigrationPlan`).
@@ -27,6 +39,8 @@ class MigrationPlan:
     unique, the two models may be equal, `batch_size` is descriptive only (the backfill
     coordinator sizes batches from its own config) and `created_at` is an ISO 8601 string
     stored without parsing. Only the types are checked: counts are non-negative ints.
+    The models may be given by name or alias (`"bge-small"`, read by `EmbeddingModel.parse`);
+    they are stored as `EmbeddingModel`s.
     """
 
     id: str
@@ -36,14 +50,22 @@ class MigrationPlan:
     batch_size: int
     created_at: str
 
-    def __post_init__(self) -> None:
-        check_str(self.id, "MigrationPlan.id")
-        for name in ("source_model", "target_model"):
-            model = getattr(self, name)
-            if not isinstance(model, EmbeddingModel):
-                raise TypeError(
-                    f"MigrationPlan.{name} must be an EmbeddingModel, got {describe(model)}"
-                )
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the original's field name
+        source_model: EmbeddingModel | str,
+        target_model: EmbeddingModel | str,
+        total_embeddings: int,
+        batch_size: int,
+        created_at: str,
+    ) -> None:
+        check_str(id, "MigrationPlan.id")
+        object.__setattr__(self, "id", id)
+        for name, model in (("source_model", source_model), ("target_model", target_model)):
+            object.__setattr__(self, name, _model(model, f"MigrationPlan.{name}"))
+        object.__setattr__(self, "total_embeddings", total_embeddings)
+        object.__setattr__(self, "batch_size", batch_size)
+        object.__setattr__(self, "created_at", created_at)
         check_usize(self.total_embeddings, "MigrationPlan.total_embeddings")
         check_usize(self.batch_size, "MigrationPlan.batch_size")
         check_str(self.created_at, "MigrationPlan.created_at")

@@ -25,6 +25,7 @@ from .base import (
 from .cache import CacheStats, CachedEmbeddingService, EmbeddingCache, ShardStats
 from .errors import (
     EmbedError,
+    HubUnreachableError,
     InferenceError,
     InvalidInputError,
     ModelInitializationError,
@@ -50,6 +51,7 @@ __all__ = [
     "EmbeddingCache",
     "EmbeddingRole",
     "EmbeddingService",
+    "HubUnreachableError",
     "InferenceError",
     "InvalidInputError",
     "ModelInitializationError",

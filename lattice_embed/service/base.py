@@ -343,64 +343,70 @@ class _ServiceMethods(ABC):
 
     @abstractmethod
     def embed_with_role(
-        self, texts: Sequence[str], role: EmbeddingRole, model: EmbeddingModel | None = None
+        self,
+        texts: Sequence[str],
+        role: EmbeddingRole | str,
+        model: EmbeddingModel | str | None = None,
     ) -> FloatArray:
         """Validate, prepend the role's instruction, embed; see `EmbeddingService`."""
 
     @abstractmethod
-    def supports_model(self, model: EmbeddingModel) -> bool:
+    def supports_model(self, model: EmbeddingModel | str) -> bool:
         """Whether this service can embed with `model`."""
 
     @abstractmethod
-    def model_config(self, model: EmbeddingModel | None = None) -> ModelConfig:
+    def model_config(self, model: EmbeddingModel | str | None = None) -> ModelConfig:
         """The configuration `model` (None: the configured one) is embedded with."""
 
-    def embed(self, texts: Sequence[str], model: EmbeddingModel | None = None) -> FloatArray:
+    def embed(self, texts: Sequence[str], model: EmbeddingModel | str | None = None) -> FloatArray:
         """Embed texts as they are (GENERIC role)."""
         return self.embed_with_role(texts, EmbeddingRole.GENERIC, model)
 
-    def embed_one(self, text: str, model: EmbeddingModel | None = None) -> FloatArray:
+    def embed_one(self, text: str, model: EmbeddingModel | str | None = None) -> FloatArray:
         """Embed one text; shape `(d,)`."""
         vectors = self.embed_with_role([_check_one(text)], EmbeddingRole.GENERIC, model)
         vector: FloatArray = vectors[0]
         return vector
 
     def embed_query(
-        self, texts: Sequence[str], model: EmbeddingModel | None = None
+        self, texts: Sequence[str], model: EmbeddingModel | str | None = None
     ) -> FloatArray:
         """Embed search queries (the model's query instruction prepended)."""
         return self.embed_with_role(texts, EmbeddingRole.QUERY, model)
 
     def embed_passage(
-        self, texts: Sequence[str], model: EmbeddingModel | None = None
+        self, texts: Sequence[str], model: EmbeddingModel | str | None = None
     ) -> FloatArray:
         """Embed documents (the model's document instruction prepended)."""
         return self.embed_with_role(texts, EmbeddingRole.PASSAGE, model)
 
     async def aembed(
-        self, texts: Sequence[str], model: EmbeddingModel | None = None
+        self, texts: Sequence[str], model: EmbeddingModel | str | None = None
     ) -> FloatArray:
         """`embed` in a worker thread, so the event loop keeps running."""
         return await asyncio.to_thread(self.embed, texts, model)
 
-    async def aembed_one(self, text: str, model: EmbeddingModel | None = None) -> FloatArray:
+    async def aembed_one(self, text: str, model: EmbeddingModel | str | None = None) -> FloatArray:
         """`embed_one` in a worker thread."""
         return await asyncio.to_thread(self.embed_one, text, model)
 
     async def aembed_query(
-        self, texts: Sequence[str], model: EmbeddingModel | None = None
+        self, texts: Sequence[str], model: EmbeddingModel | str | None = None
     ) -> FloatArray:
         """`embed_query` in a worker thread."""
         return await asyncio.to_thread(self.embed_query, texts, model)
 
     async def aembed_passage(
-        self, texts: Sequence[str], model: EmbeddingModel | None = None
+        self, texts: Sequence[str], model: EmbeddingModel | str | None = None
     ) -> FloatArray:
         """`embed_passage` in a worker thread."""
         return await asyncio.to_thread(self.embed_passage, texts, model)
 
     async def aembed_with_role(
-        self, texts: Sequence[str], role: EmbeddingRole, model: EmbeddingModel | None = None
+        self,
+        texts: Sequence[str],
+        role: EmbeddingRole | str,
+        model: EmbeddingModel | str | None = None,
     ) -> FloatArray:
         """`embed_with_role` in a worker thread."""
         return await asyncio.to_thread(self.embed_with_role, texts, role, model)
@@ -408,8 +414,8 @@ class _ServiceMethods(ABC):
     def count_tokens(
         self,
         texts: Sequence[str],
-        role: EmbeddingRole = EmbeddingRole.GENERIC,
-        model: EmbeddingModel | None = None,
+        role: EmbeddingRole | str = EmbeddingRole.GENERIC,
+        model: EmbeddingModel | str | None = None,
     ) -> list[TokenCount]:
         """Tokens per text, before truncation and embedded; UnsupportedOperationError here."""
         raise UnsupportedOperationError(f"{self.name} cannot count tokens")
@@ -417,8 +423,8 @@ class _ServiceMethods(ABC):
     def embed_with_report(
         self,
         texts: Sequence[str],
-        role: EmbeddingRole = EmbeddingRole.GENERIC,
-        model: EmbeddingModel | None = None,
+        role: EmbeddingRole | str = EmbeddingRole.GENERIC,
+        model: EmbeddingModel | str | None = None,
     ) -> EmbedReport:
         """The vectors of `embed_with_role` and the token counts of `count_tokens`."""
         counts = self.count_tokens(texts, role, model)
@@ -433,16 +439,17 @@ class BaseEmbeddingService(_ServiceMethods):
     tokens, and `_resolve` (plus `supports_model`) if they serve more than one model.
     """
 
-    def __init__(self, model: EmbeddingModel | ModelConfig | None = None) -> None:
+    def __init__(self, model: EmbeddingModel | ModelConfig | str | None = None) -> None:
         if model is None:
             config = ModelConfig(DEFAULT_MODEL)
         elif isinstance(model, ModelConfig):
             config = model
-        elif isinstance(model, EmbeddingModel):
-            config = ModelConfig(model)
+        elif isinstance(model, (EmbeddingModel, str)):
+            config = ModelConfig(as_model(model))
         else:
             raise TypeError(
-                f"model must be an EmbeddingModel or ModelConfig, got {type(model).__name__}"
+                "model must be an EmbeddingModel, a model name or a ModelConfig, "
+                f"got {type(model).__name__}"
             )
         self._config = config
 
@@ -461,28 +468,32 @@ class BaseEmbeddingService(_ServiceMethods):
         """`(before_truncation, embedded)` per prepared text, special tokens included."""
         raise UnsupportedOperationError(f"{self.name} cannot count tokens")
 
-    def _resolve(self, model: EmbeddingModel | None) -> ModelConfig:
+    def _resolve(self, model: EmbeddingModel | str | None) -> ModelConfig:
         """The configuration to embed `model` with; this service serves only its own model."""
         if model is None or model is self._config.model:
             return self._config
-        if not isinstance(model, EmbeddingModel):
-            raise TypeError(f"model must be an EmbeddingModel, got {type(model).__name__}")
+        model = as_model(model)
+        if model is self._config.model:
+            return self._config
         raise InvalidInputError(
             f"requested model {model} but this service is loaded with {self._config.model}"
         )
 
     # -- the API ---------------------------------------------------------------------------
 
-    def supports_model(self, model: EmbeddingModel) -> bool:
+    def supports_model(self, model: EmbeddingModel | str) -> bool:
         """True for the configured model only (override with `_resolve` for more)."""
-        return model is self._config.model
+        return as_model(model) is self._config.model
 
-    def model_config(self, model: EmbeddingModel | None = None) -> ModelConfig:
+    def model_config(self, model: EmbeddingModel | str | None = None) -> ModelConfig:
         """The configured `ModelConfig`; InvalidInputError for a model this service lacks."""
         return self._resolve(model)
 
     def embed_with_role(
-        self, texts: Sequence[str], role: EmbeddingRole, model: EmbeddingModel | None = None
+        self,
+        texts: Sequence[str],
+        role: EmbeddingRole | str,
+        model: EmbeddingModel | str | None = None,
     ) -> FloatArray:
         """Validate the caller's texts, prepend `role`'s instruction, encode."""
         batch = validate_texts(texts)
@@ -493,8 +504,8 @@ class BaseEmbeddingService(_ServiceMethods):
     def count_tokens(
         self,
         texts: Sequence[str],
-        role: EmbeddingRole = EmbeddingRole.GENERIC,
-        model: EmbeddingModel | None = None,
+        role: EmbeddingRole | str = EmbeddingRole.GENERIC,
+        model: EmbeddingModel | str | None = None,
     ) -> list[TokenCount]:
         """Tokens per text with `role`'s instruction, before truncation and as embedded."""
         batch = validate_texts(texts)
@@ -505,8 +516,8 @@ class BaseEmbeddingService(_ServiceMethods):
     def embed_with_report(
         self,
         texts: Sequence[str],
-        role: EmbeddingRole = EmbeddingRole.GENERIC,
-        model: EmbeddingModel | None = None,
+        role: EmbeddingRole | str = EmbeddingRole.GENERIC,
+        model: EmbeddingModel | str | None = None,
     ) -> EmbedReport:
         """`embed_with_role`'s vectors (the same `_encode` call) with each text's token counts."""
         batch = validate_texts(texts)
@@ -528,7 +539,28 @@ class BaseEmbeddingService(_ServiceMethods):
         return f"{type(self).__name__}({self._config.model}, dims={self._config.dimensions})"
 
 
-def _check_role(role: EmbeddingRole) -> EmbeddingRole:
-    if not isinstance(role, EmbeddingRole):
-        raise TypeError(f"role must be an EmbeddingRole, got {type(role).__name__}")
-    return role
+def as_model(model: EmbeddingModel | str) -> EmbeddingModel:
+    """An `EmbeddingModel`, or one named by any name or alias `EmbeddingModel.parse` reads."""
+    if isinstance(model, EmbeddingModel):
+        return model
+    if isinstance(model, str):
+        return EmbeddingModel.parse(model)
+    raise TypeError(f"model must be an EmbeddingModel or a model name, got {type(model).__name__}")
+
+
+def as_role(role: EmbeddingRole | str) -> EmbeddingRole:
+    """An `EmbeddingRole`, or one named "query", "passage" or "generic" (any case; the cache
+    tags "role:query", ... too), as the CLI's --role takes them."""
+    if isinstance(role, EmbeddingRole):
+        return role
+    if isinstance(role, str):
+        name = role.strip().lower().removeprefix("role:")
+        for member in EmbeddingRole:
+            if member.name.lower() == name:
+                return member
+        names = ", ".join(member.name.lower() for member in EmbeddingRole)
+        raise ValueError(f"unknown role {role!r}; valid roles: {names}")
+    raise TypeError(f"role must be an EmbeddingRole or its name, got {type(role).__name__}")
+
+
+_check_role = as_role

@@ -29,6 +29,8 @@ from .base import (
     FloatArray,
     TokenCount,
     _ServiceMethods,
+    as_model,
+    as_role,
     check_vectors,
     validate_texts,
 )
@@ -139,13 +141,14 @@ class EmbeddingCache:
 
     @staticmethod
     def compute_key(
-        text: str, config: ModelConfig, role: EmbeddingRole = EmbeddingRole.GENERIC
+        text: str, config: ModelConfig, role: EmbeddingRole | str = EmbeddingRole.GENERIC
     ) -> CacheKey:
         """SHA-256 over the text and everything that makes its vector: model, key version,
         active dimension and role."""
         data = text.encode("utf-8", "surrogatepass")
         model = config.model
-        suffix = f"{model.display_name}:{model.key_version}:{config.dimensions}:{role.cache_tag}"
+        tag = as_role(role).cache_tag
+        suffix = f"{model.display_name}:{model.key_version}:{config.dimensions}:{tag}"
         digest = hashlib.sha256(len(data).to_bytes(8, "little"))
         digest.update(data)
         digest.update(suffix.encode())
@@ -259,21 +262,24 @@ class CachedEmbeddingService(_ServiceMethods, Generic[ServiceT]):
         """`cache.clear()` (counters are kept)."""
         self._cache.clear()
 
-    def supports_model(self, model: EmbeddingModel) -> bool:
+    def supports_model(self, model: EmbeddingModel | str) -> bool:
         """The inner service's answer."""
-        return self._inner.supports_model(model)
+        return self._inner.supports_model(as_model(model))
 
-    def model_config(self, model: EmbeddingModel | None = None) -> ModelConfig:
+    def model_config(self, model: EmbeddingModel | str | None = None) -> ModelConfig:
         """The inner service's configuration; it is part of every cache key."""
-        return self._inner.model_config(model)
+        return self._inner.model_config(None if model is None else as_model(model))
 
     def embed_with_role(
-        self, texts: Sequence[str], role: EmbeddingRole, model: EmbeddingModel | None = None
+        self,
+        texts: Sequence[str],
+        role: EmbeddingRole | str,
+        model: EmbeddingModel | str | None = None,
     ) -> FloatArray:
         """Cached rows for the texts seen before under this model and role, the rest embedded."""
         batch = validate_texts(texts)
-        if not isinstance(role, EmbeddingRole):
-            raise TypeError(f"role must be an EmbeddingRole, got {type(role).__name__}")
+        role = as_role(role)
+        model = None if model is None else as_model(model)
         if not self._cache.is_enabled:
             return check_vectors(self._inner.embed_with_role(batch, role, model), len(batch))
 
@@ -305,15 +311,16 @@ class CachedEmbeddingService(_ServiceMethods, Generic[ServiceT]):
     def count_tokens(
         self,
         texts: Sequence[str],
-        role: EmbeddingRole = EmbeddingRole.GENERIC,
-        model: EmbeddingModel | None = None,
+        role: EmbeddingRole | str = EmbeddingRole.GENERIC,
+        model: EmbeddingModel | str | None = None,
     ) -> list[TokenCount]:
         """The inner service's counts (never cached); UnsupportedOperationError if it has none."""
         batch = validate_texts(texts)
         count = getattr(self._inner, "count_tokens", None)
         if count is None:
             raise UnsupportedOperationError(f"{self._inner.name} cannot count tokens")
-        counts: list[TokenCount] = count(batch, role, model)
+        chosen = None if model is None else as_model(model)
+        counts: list[TokenCount] = count(batch, as_role(role), chosen)
         return counts
 
     def __repr__(self) -> str:

@@ -21,7 +21,6 @@ import numpy as np
 from .. import simd
 from ._bert import blas_limiter
 from .base import FloatArray
-from .errors import EmbedError
 from .native import NativeEmbeddingService
 
 __all__ = ["QUERIES", "load_corpus", "run_demo"]
@@ -43,10 +42,14 @@ def load_corpus() -> list[str]:
 
 
 class _Bar:
-    """A one-line progress bar on stderr: tqdm when installed, else a carriage-return line."""
+    """A one-line progress bar on stderr when it is a terminal: tqdm when installed, else a
+    carriage-return line."""
 
     def __init__(self, total: int, label: str) -> None:
         self.total, self.label, self.done = total, label, 0
+        self._shown = sys.stderr.isatty()  # never into a log or a pipe
+        if not self._shown:
+            return
         try:
             from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
@@ -56,6 +59,8 @@ class _Bar:
 
     def update(self, count: int) -> None:
         self.done += count
+        if not self._shown:
+            return
         if self._tqdm is not None:
             self._tqdm.update(count)
             return
@@ -65,6 +70,8 @@ class _Bar:
         sys.stderr.flush()
 
     def close(self) -> None:
+        if not self._shown:
+            return
         if self._tqdm is not None:
             self._tqdm.close()
         else:
@@ -90,15 +97,13 @@ def _numpy_top_k(query: FloatArray, matrix: FloatArray, k: int) -> tuple[Any, An
 
 
 def run_demo(out: TextIO = sys.stdout, *, search_rows: int = 100_000, repeat: int = 20) -> int:
-    """Embed the corpus, search it, and time the search; returns the exit status (0 = done)."""
+    """Embed the corpus, search it, and time the search; returns the exit status (0 = done,
+    1 = the search's self-check against numpy failed). A model that cannot be loaded raises its
+    EmbedError (the CLI prints it as one line and exits with status 2)."""
     corpus = load_corpus()
     service = NativeEmbeddingService()
-    try:
-        start = time.perf_counter()
-        folder = service.ensure_loaded()
-    except EmbedError as error:
-        print(f"lattice-embed demo: {error}", file=sys.stderr)
-        return 1
+    start = time.perf_counter()
+    folder = service.ensure_loaded()
     print(f"model {service.config.model} ({service.source}: {folder}), "
           f"loaded in {time.perf_counter() - start:.2f} s", file=out)
 

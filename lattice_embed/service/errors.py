@@ -16,6 +16,7 @@ from typing import ClassVar
 
 __all__ = [
     "EmbedError",
+    "HubUnreachableError",
     "InferenceError",
     "InvalidInputError",
     "ModelInitializationError",
@@ -70,6 +71,12 @@ class UnsupportedModelError(EmbedError, ValueError):
 
 class ModelNotFoundError(EmbedError, FileNotFoundError):
     """The model's files are nowhere the resolver looked; the message says where it looked."""
+
+
+class HubUnreachableError(ModelNotFoundError):
+    """Not found locally, and the Hugging Face hub could not be reached to download it (found
+    out with one quick connection attempt, before any download and its retries). The message
+    names LATTICE_OFFLINE=1 / HF_HUB_OFFLINE=1, which skip the hub altogether."""
 
 
 class ModelInitializationError(EmbedError, RuntimeError):

@@ -14,7 +14,10 @@
    the files the encoder reads; each pinned file is checked against its sha256, reading only a
    regular file and never past its pinned size (a file that does not match is refused, and its
    link removed, with its blob when that is in the cache; nothing outside the cache is deleted).
-   With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1` only the cache is read.
+   With `LATTICE_OFFLINE=1` or `HF_HUB_OFFLINE=1` only the cache is read. Before a download,
+   one TCP connection to the hub's host (or the HTTPS proxy) is tried, for at most
+   `HUB_PROBE_SECONDS`: a hub that cannot be reached fails at once with `HubUnreachableError`,
+   which names those settings, instead of after huggingface_hub's retries (about 23 s).
 
 A model found nowhere raises `ModelNotFoundError` naming every place looked at. Local folders
 are used as they are (hashing 90 MB on every start would double the cold start); hub files,
@@ -26,7 +29,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import socket
 import stat
+import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +41,11 @@ from types import MappingProxyType
 from typing import Final
 
 from ..model import EmbeddingModel
-from .errors import ModelInitializationError, ModelNotFoundError
+from .errors import HubUnreachableError, ModelInitializationError, ModelNotFoundError
 
 __all__ = [
     "HUB_PINS",
+    "HUB_PROBE_SECONDS",
     "MODEL_FILES",
     "HubPin",
     "ResolvedModel",
@@ -55,6 +63,13 @@ _EXTRA_FILES: Final = ("sentence_bert_config.json", "1_Pooling/config.json")
 (max sequence length, pooling) that the encoder honours."""
 
 _TRUE: Final = {"1", "true", "yes", "on"}
+
+HUB_PROBE_SECONDS: Final = 5.0
+"""How long the one connection attempt before a download may take (name lookup included)."""
+
+_OFFLINE_HINT: Final = (
+    "set LATTICE_OFFLINE=1 (or HF_HUB_OFFLINE=1) to use local copies only, without the hub"
+)
 
 
 @dataclass(frozen=True)
@@ -216,6 +231,36 @@ def _verify(folder: Path, pin: HubPin) -> None:
             )
 
 
+def hub_unreachable(endpoint: str, timeout: float = HUB_PROBE_SECONDS) -> str | None:
+    """Why `endpoint` (the hub's URL) cannot be reached, or None when a TCP connection to its
+    host, or to the proxy urllib would use for it, opens within `timeout` seconds. The attempt
+    runs in a thread, so a name lookup that hangs is bounded too."""
+    url = urllib.parse.urlsplit(endpoint)
+    target = url
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(url.hostname or ""):
+        target = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = target.hostname or ""
+    port = target.port or (443 if target.scheme == "https" else 80)
+    failure: list[OSError] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as error:
+            failure.append(error)
+
+    attempt = threading.Thread(target=connect, name="lattice-hub-probe", daemon=True)
+    attempt.start()
+    attempt.join(timeout)
+    where = f"{host}:{port}" + (" (the proxy)" if target is not url else "")
+    if attempt.is_alive():
+        return f"no connection to {where} within {timeout:g} s"
+    if failure:
+        return f"{where}: {failure[0]}"
+    return None
+
+
 def _from_hub(pin: HubPin, offline: bool) -> Path:
     """The pinned snapshot: from the hub cache when it is complete there (no request is made,
     even online), else downloaded, unless offline."""
@@ -231,15 +276,26 @@ def _from_hub(pin: HubPin, offline: bool) -> Path:
             )
         )
 
+    def download() -> Path:
+        from huggingface_hub import constants
+
+        problem = hub_unreachable(constants.ENDPOINT)
+        if problem is not None:
+            raise HubUnreachableError(
+                f"the Hugging Face hub at {constants.ENDPOINT} cannot be reached ({problem}); "
+                f"{_OFFLINE_HINT}"
+            )
+        return snapshot(local_only=False)
+
     try:
         folder = snapshot(local_only=True)
     except Exception:  # not in the cache (huggingface_hub's LocalEntryNotFoundError)
         if offline:
             raise
-        folder = snapshot(local_only=False)
+        folder = download()
     else:
         if _missing(folder) and not offline:
-            folder = snapshot(local_only=False)
+            folder = download()
     _verify(folder, pin)
     return folder
 
@@ -279,6 +335,7 @@ def resolve_model_dir(
 
     pin = hub if hub is not None else HUB_PINS.get(model)
     hub_error: Exception | None = None
+    unreachable: HubUnreachableError | None = None
     if pin is None:
         looked.append("the Hugging Face hub (no pinned repository for this model)")
     else:
@@ -289,6 +346,9 @@ def resolve_model_dir(
             looked.append("the Hugging Face hub (huggingface_hub is not installed)")
         except ModelInitializationError:
             raise
+        except HubUnreachableError as error:
+            looked.append(f"the Hugging Face hub {pin.repo_id}@{pin.revision} (not reached)")
+            hub_error = unreachable = error
         except Exception as error:  # huggingface_hub's many network and cache errors
             mode = "cache only, offline" if offline else "download"
             detail = " ".join(str(error).split())  # its message, on one line
@@ -309,6 +369,10 @@ def resolve_model_dir(
         if model in _PACKAGES
         else f"put {', '.join(MODEL_FILES)} in {cached}"
     )
+    if unreachable is not None:  # the setting that avoids this goes first, in the first line
+        raise HubUnreachableError(
+            f"model {model} not found: {unreachable}; looked in:\n  - {places}\n({hint})"
+        ) from unreachable
     raise ModelNotFoundError(
         f"model {model} not found; looked in:\n  - {places}\n({hint})"
     ) from hub_error

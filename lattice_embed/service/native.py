@@ -78,8 +78,9 @@ class _Loaded:
 class NativeEmbeddingService(BaseEmbeddingService):
     """Embeds with a BERT-family model (BGE, E5, MiniLM) from its safetensors, in-process.
 
-    model: an `EmbeddingModel` or `ModelConfig` (default `EmbeddingModel.default()`,
-    all-MiniLM-L6-v2). Qwen3 and text-embedding-3-small raise UnsupportedModelError here.
+    model: an `EmbeddingModel`, its name or alias ("bge-small"), or a `ModelConfig` (default
+    `EmbeddingModel.default()`, all-MiniLM-L6-v2). Qwen3 and text-embedding-3-small raise
+    UnsupportedModelError here.
     model_dir: a folder with config.json, tokenizer.json and model.safetensors, used instead
     of the search (see `model_files`). hub: another repository/commit/checksums to download.
     threads: encoder threads (default `LATTICE_EMBED_NUM_THREADS`, else the cores).
@@ -93,7 +94,7 @@ class NativeEmbeddingService(BaseEmbeddingService):
 
     def __init__(
         self,
-        model: EmbeddingModel | ModelConfig | None = None,
+        model: EmbeddingModel | ModelConfig | str | None = None,
         *,
         model_dir: str | os.PathLike[str] | None = None,
         hub: HubPin | None = None,

@@ -311,9 +311,9 @@ class _Session:
 class OnnxEmbeddingService(BaseEmbeddingService):
     """Embeds with a BERT-family model (BGE, E5, MiniLM) on onnxruntime, in-process.
 
-    model: an `EmbeddingModel` or `ModelConfig` (default all-MiniLM-L6-v2); Qwen3 and the
-    remote model raise UnsupportedModelError. model_dir: a folder with config.json,
-    tokenizer.json and model.safetensors instead of the search (`model_files`).
+    model: an `EmbeddingModel`, its name or alias, or a `ModelConfig` (default all-MiniLM-L6-v2);
+    Qwen3 and the remote model raise UnsupportedModelError. model_dir: a folder with
+    config.json, tokenizer.json and model.safetensors instead of the search (`model_files`).
     threads: onnxruntime's intra-op threads (default `LATTICE_EMBED_NUM_THREADS`, else the
     cores). cache_dir: where built graphs are kept (default `onnx_cache_dir()`); False builds
     the graph in memory and writes nothing.
@@ -326,7 +326,7 @@ class OnnxEmbeddingService(BaseEmbeddingService):
 
     def __init__(
         self,
-        model: EmbeddingModel | ModelConfig | None = None,
+        model: EmbeddingModel | ModelConfig | str | None = None,
         *,
         model_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,

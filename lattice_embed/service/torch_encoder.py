@@ -34,6 +34,7 @@ from ..model import EmbeddingModel, ModelConfig, Pooling
 from ..simd import normalize
 from .base import BaseEmbeddingService, FloatArray, LoadOnce
 from .errors import (
+    HubUnreachableError,
     InferenceError,
     ModelInitializationError,
     ModelNotFoundError,
@@ -67,9 +68,10 @@ def _modules(folder: Path, model: EmbeddingModel) -> list[Any]:
 class SentenceTransformersService(BaseEmbeddingService):
     """Embeds with sentence-transformers (torch) for one configured model.
 
-    model: an `EmbeddingModel` or `ModelConfig` (default all-MiniLM-L6-v2); the remote
-    text-embedding-3-small raises UnsupportedModelError. model_dir: a model folder to load
-    instead of the search (see the module docstring). device: torch device (default CPU).
+    model: an `EmbeddingModel`, its name or alias, or a `ModelConfig` (default
+    all-MiniLM-L6-v2); the remote text-embedding-3-small raises UnsupportedModelError.
+    model_dir: a model folder to load instead of the search (see the module docstring).
+    device: torch device (default CPU).
 
     The model is loaded on first use or `ensure_loaded()`, once per instance; a load that
     failed raises that error again for 30 seconds, then is retried (see `LoadOnce`).
@@ -79,7 +81,7 @@ class SentenceTransformersService(BaseEmbeddingService):
 
     def __init__(
         self,
-        model: EmbeddingModel | ModelConfig | None = None,
+        model: EmbeddingModel | ModelConfig | str | None = None,
         *,
         model_dir: str | os.PathLike[str] | None = None,
         device: str = "cpu",
@@ -121,6 +123,8 @@ class SentenceTransformersService(BaseEmbeddingService):
             resolved = resolve_model_dir(registry, model_dir=self._model_dir)
             if resolved.source != "hub":  # a hub snapshot of ours lacks the ST configs
                 folder = resolved.path
+        except HubUnreachableError:
+            raise  # sentence-transformers would try the same hub again, with its retries
         except ModelNotFoundError:
             if self._model_dir is not None:
                 raise

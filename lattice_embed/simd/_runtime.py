@@ -39,28 +39,44 @@ def capabilities() -> dict[str, Any]:
     }
 
 
-def runtime_report() -> str:
-    """The text ``show_runtime()`` prints."""
+def runtime_info() -> dict[str, Any]:
+    """What `lattice-embed info --json` prints: the version, Python, platform, numpy and build
+    beside `capabilities()`."""
     from lattice_embed import __version__
 
-    caps = capabilities()
-    present = [name for name, present in caps["features"].items() if present]
+    return {
+        "lattice_embed": __version__,
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "numpy": np.__version__,
+        "build": _core.BUILD_INFO,
+        **capabilities(),
+    }
+
+
+def runtime_report() -> str:
+    """The text ``show_runtime()`` prints."""
+    info = runtime_info()
+    present = [name for name, present in info["features"].items() if present]
+    threads = info["threads"]
     lines = [
-        f"lattice_embed {__version__}",
-        f"python        {sys.version.split()[0]} ({platform.python_implementation()})",
-        f"platform      {platform.platform()} ({platform.machine()})",
-        f"numpy         {np.__version__}",
-        f"build         {_core.BUILD_INFO}",
+        f"lattice_embed {info['lattice_embed']}",
+        f"python        {info['python']} ({info['implementation']})",
+        f"platform      {info['platform']} ({info['machine']})",
+        f"numpy         {info['numpy']}",
+        f"build         {info['build']}",
         f"cpu features  {', '.join(present) or 'none beyond the baseline'}",
-        f"compiled      {', '.join(caps['compiled'])}",
-        f"cpu tiers     {', '.join(caps['cpu'])}",
-        f"active        {caps['active']}"
-        + (f" (LATTICE_EMBED_ISA={caps['override']})" if caps["override"] else ""),
-        f"threads       {caps['threads']['cores']} cores"
-        + (f" (LATTICE_EMBED_NUM_THREADS={caps['threads']['env']})" if caps["threads"]["env"] else ""),
+        f"compiled      {', '.join(info['compiled'])}",
+        f"cpu tiers     {', '.join(info['cpu'])}",
+        f"active        {info['active']}"
+        + (f" (LATTICE_EMBED_ISA={info['override']})" if info["override"] else ""),
+        f"threads       {threads['cores']} cores"
+        + (f" (LATTICE_EMBED_NUM_THREADS={threads['env']})" if threads["env"] else ""),
         "kernels",
     ]
-    lines += [f"  {kernel:<16}{tier}" for kernel, tier in caps["kernels"].items()]
+    lines += [f"  {kernel:<16}{tier}" for kernel, tier in info["kernels"].items()]
     return "\n".join(lines)
 
 

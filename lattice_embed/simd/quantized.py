@@ -487,7 +487,7 @@ class PreparedQuery:
         return self.data.dims
 
 
-def prepare_query(query: ArrayLike, tier: QuantizationTier) -> PreparedQuery:
+def prepare_query(query: ArrayLike, tier: QuantizationTier | str) -> PreparedQuery:
     return PreparedQuery.from_f32(query, tier)
 
 
@@ -511,7 +511,9 @@ class PreparedQueryWithMeta:
     norm: NormalizationHint
 
     @classmethod
-    def from_f32(cls, query: ArrayLike, tier: QuantizationTier, hint: NormalizationHint) -> PreparedQueryWithMeta:
+    def from_f32(
+        cls, query: ArrayLike, tier: QuantizationTier | str, hint: NormalizationHint
+    ) -> PreparedQueryWithMeta:
         return cls(PreparedQuery.from_f32(query, tier), hint)
 
     @property
@@ -524,7 +526,9 @@ class PreparedQueryWithMeta:
 
 
 def prepare_query_with_norm(
-    query: ArrayLike, tier: QuantizationTier, hint: NormalizationHint = NormalizationHint.UNKNOWN
+    query: ArrayLike,
+    tier: QuantizationTier | str,
+    hint: NormalizationHint = NormalizationHint.UNKNOWN,
 ) -> PreparedQueryWithMeta:
     return PreparedQueryWithMeta.from_f32(query, tier, hint)
 
@@ -635,8 +639,7 @@ class QuantizedMatrix:
     _parts: tuple[Any, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.tier not in MATRIX_TIERS:
-            raise ValueError(f"unknown tier {self.tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+        object.__setattr__(self, "tier", _matrix_tier(self.tier))
         if self.tier in ("int8", "int4"):
             _check_limit(self.tier, self.dims)
         if self.tier == "int8":
@@ -645,6 +648,11 @@ class QuantizedMatrix:
 
     def __len__(self) -> int:
         return self.rows
+
+    def __repr__(self) -> str:
+        # Shape, tier and bytes: the arrays themselves run to megabytes of digits.
+        return (f"QuantizedMatrix(tier={self.tier!r}, rows={self.rows}, dims={self.dims}, "
+                f"nbytes={self.nbytes})")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -700,15 +708,32 @@ def _pad_rows(values: NDArray[Any], rows: int) -> NDArray[Any]:
     return padded
 
 
-def quantize(matrix: ArrayLike, tier: str) -> QuantizedMatrix:
-    """Rows of `matrix` (N, d) stored at `tier`: "int8", "int4", "binary" or "bf16".
+def _matrix_tier(tier: object) -> str:
+    """A matrix tier's name from its name (any case) or its `QuantizationTier` (INT8, INT4,
+    BINARY; bf16 has no member in the original's enum)."""
+    if isinstance(tier, QuantizationTier):
+        if tier is QuantizationTier.FULL:
+            raise ValueError("QuantizationTier.FULL is float32 itself: search the float32 matrix "
+                             f"(quantized tiers: {', '.join(MATRIX_TIERS)})")
+        return tier.name.lower()
+    if not isinstance(tier, str):
+        raise TypeError(
+            f"tier must be a tier name or a QuantizationTier, got {type(tier).__name__}")
+    name = tier.strip().lower()
+    if name not in MATRIX_TIERS:
+        raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+    return name
+
+
+def quantize(matrix: ArrayLike, tier: str | QuantizationTier) -> QuantizedMatrix:
+    """Rows of `matrix` (N, d) stored at `tier`: "int8", "int4", "binary" or "bf16" (any case),
+    or `QuantizationTier.INT8`, `INT4`, `BINARY`.
 
     Per-row parameters follow the per-vector types: int8 and int4 scales from the finite values'
     max |x|, norms of the finite source values (bf16: of the bf16 values), binary bits set for
     values >= 0. bf16 rounds to nearest, ties to even.
     """
-    if tier not in MATRIX_TIERS:
-        raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(MATRIX_TIERS)}")
+    tier = _matrix_tier(tier)
     x = _as_f32(matrix, "matrix", 2)
     rows, dims = x.shape
     if tier in ("int8", "int4"):

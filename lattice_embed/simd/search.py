@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import operator
-from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from lattice_embed._kernels import _core
 from lattice_embed.simd import quantized
@@ -17,10 +16,18 @@ __all__ = ["similarity", "top_k"]
 #: Candidates rescored per result when top_k(rescore=...) is given no `candidates`.
 RESCORE_FACTOR = 4
 
+F32 = NDArray[np.float32]
+I64 = NDArray[np.int64]
+
 
 def similarity(
-    queries: ArrayLike, matrix: Any, metric: str = "cosine", *, out: Any = None, threads: int | None = None
-) -> Any:
+    queries: ArrayLike,
+    matrix: ArrayLike | QuantizedMatrix,
+    metric: str = "cosine",
+    *,
+    out: F32 | None = None,
+    threads: int | None = None,
+) -> F32:
     """Scores of each query against every row of `matrix`.
 
     A 1-D query (d,) gives (N,) float32; a 2-D block (M, d) gives (M, N). `matrix` is an (N, d)
@@ -35,7 +42,7 @@ def similarity(
     `LATTICE_EMBED_NUM_THREADS` sets it instead. Results are identical whatever the thread count.
     """
     if isinstance(matrix, QuantizedMatrix):
-        scores = quantized.search(queries, matrix, metric, None, threads)
+        scores: F32 = quantized.search(queries, matrix, metric, None, _threads(threads))
         if out is None:
             return scores
         target = np.asarray(out)
@@ -48,14 +55,14 @@ def similarity(
 
 def top_k(
     queries: ArrayLike,
-    matrix: Any,
+    matrix: ArrayLike | QuantizedMatrix,
     k: int,
     metric: str = "cosine",
     *,
     threads: int | None = None,
     rescore: ArrayLike | None = None,
     candidates: int | None = None,
-) -> tuple[Any, Any]:
+) -> tuple[I64, F32]:
     """The k best rows of `matrix` for each query, best first: (int64 indices, float32 scores).
 
     Shapes (k,) for a 1-D query and (M, k) for a 2-D block. Best is the largest similarity or the
@@ -72,16 +79,21 @@ def top_k(
         if rescore is None:
             if candidates is not None:
                 raise ValueError("candidates only applies together with rescore")
-            result: tuple[Any, Any] = quantized.search(queries, matrix, metric, wanted, threads)
+            result: tuple[I64, F32] = quantized.search(
+                queries, matrix, metric, wanted, _threads(threads))
             return result
-        return _rescored_top_k(queries, matrix, wanted, metric, threads, rescore, candidates)
+        return _rescored_top_k(
+            queries, matrix, wanted, metric, _threads(threads), rescore, candidates)
     if rescore is not None or candidates is not None:
         raise TypeError("rescore and candidates apply to quantized matrices (see quantize())")
-    pair: tuple[Any, Any] = _core.top_k(queries, matrix, wanted, metric, threads=threads)
-    return pair
+    return _core.top_k(queries, matrix, wanted, metric, threads=threads)
 
 
 def _count(value: object, name: str) -> int:
+    """A count given as an int (numpy integers included); bool is refused, though Python counts
+    it as an int: `k=True` is a mistake, not k=1."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got bool ({value})")
     try:
         count = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
@@ -89,6 +101,13 @@ def _count(value: object, name: str) -> int:
     if count < 0:
         raise ValueError(f"{name} must be >= 0, got {count}")
     return count
+
+
+def _threads(threads: int | None) -> int | None:
+    """`threads=` as given (None or an int), bool refused; the kernels check the count."""
+    if isinstance(threads, (bool, np.bool_)):
+        raise TypeError(f"threads must be an integer or None, got bool ({threads})")
+    return threads
 
 
 def _rescored_top_k(
@@ -99,7 +118,7 @@ def _rescored_top_k(
     threads: int | None,
     rescore: ArrayLike,
     candidates: int | None,
-) -> tuple[Any, Any]:
+) -> tuple[I64, F32]:
     if metric == "hamming":
         raise ValueError("hamming has no float32 counterpart to rescore with; use metric='cosine'")
     exact = np.asarray(rescore)

@@ -183,6 +183,23 @@ class TestErrors:
             simd.top_k(np.ones(2), np.ones((3, 2)), -1)
         with pytest.raises(TypeError, match="k must be an integer, got float"):
             simd.top_k(np.ones(2), np.ones((3, 2)), 2.5)
+        assert simd.top_k(np.ones(2), np.ones((3, 2)), np.int64(2))[0].shape == (2,)
+
+    @pytest.mark.parametrize("flag", [True, False, np.True_])
+    def test_a_bool_is_not_a_count(self, flag: object) -> None:
+        """bool is an int to Python, but k=True is a mistake, not k=1 (nor threads=True one
+        thread): refused wherever a count is meant, for float32 and quantized matrices."""
+        x = np.ones((3, 2), np.float32)
+        for matrix in (x, simd.quantize(x, "int8")):
+            with pytest.raises(TypeError, match=f"k must be an integer, got bool \\({flag}\\)"):
+                simd.top_k(np.ones(2), matrix, flag)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="threads must be an integer or None, got bool"):
+                simd.top_k(np.ones(2), matrix, 1, threads=flag)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="threads must be an integer or None, got bool"):
+                simd.similarity(np.ones(2), matrix, threads=flag)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="candidates must be an integer, got bool"):
+            simd.top_k(np.ones(2), simd.quantize(x, "int8"), 1, rescore=x,
+                       candidates=flag)  # type: ignore[arg-type]
 
     def test_metric(self) -> None:
         with pytest.raises(ValueError, match="unknown metric 'cos'; valid metrics: dot, cosine, l2sq, l2, l1"):

@@ -299,6 +299,35 @@ class TestMatrices:
             assert scores[i].tolist() == simd.similarity(q[i], x[idx[i]], "cosine").tolist()
             assert list(scores[i]) == sorted(scores[i], reverse=True)
 
+    def test_a_tier_may_be_its_enum_or_its_name_in_any_case(self) -> None:
+        x = vectors(40, 24, 3)
+        q = vectors(1, 24, 4)[0]
+        for enum, name in ((simd.QuantizationTier.INT8, "int8"), (simd.QuantizationTier.INT4,
+                           "int4"), (simd.QuantizationTier.BINARY, "binary")):
+            by_enum, by_name = simd.quantize(x, enum), simd.quantize(x, name.upper())
+            assert by_enum.tier == by_name.tier == name
+            assert np.array_equal(by_enum.data, by_name.data)
+            metric = "cosine"
+            assert np.array_equal(simd.similarity(q, by_enum, metric),
+                                  simd.similarity(q, simd.quantize(x, name), metric))
+            rebuilt = simd.QuantizedMatrix(enum, by_name.rows, by_name.dims, by_name.data,
+                                           scale=by_name.scale, max_abs=by_name.max_abs,
+                                           norm=by_name.norm, sums=by_name.sums)
+            assert rebuilt.tier == name
+        with pytest.raises(ValueError, match="QuantizationTier.FULL is float32 itself"):
+            simd.quantize(x, simd.QuantizationTier.FULL)
+        with pytest.raises(TypeError, match="tier must be a tier name or a QuantizationTier, "
+                                            "got int"):
+            simd.quantize(x, 8)  # type: ignore[arg-type]
+        prepared = simd.prepare_query(q, "int8")  # the per-vector API takes names too
+        assert prepared.tier is simd.QuantizationTier.INT8
+
+    def test_repr_is_shape_tier_and_bytes(self) -> None:
+        stored = simd.quantize(vectors(1000, 384, 5), "int8")
+        assert repr(stored) == (f"QuantizedMatrix(tier='int8', rows=1000, dims=384, "
+                                f"nbytes={stored.nbytes})")
+        assert stored.nbytes == 1008 * 384 + 1000 * 4 * 2 + 1008 * 4  # panels, scale, norm, sums
+
     def test_errors(self) -> None:
         x = vectors(20, 8)
         with pytest.raises(ValueError, match="unknown tier 'fp8'; valid tiers: int8, int4, binary, bf16"):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "lattice_embed"
+from tests.conftest import PACKAGE  # the package under test, installed or in the checkout
+
 LAYER_FILES = sorted(
     [PACKAGE / "model.py", PACKAGE / "_serde.py"]
     + list((PACKAGE / "migration").glob("*.py"))

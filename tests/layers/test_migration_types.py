@@ -374,7 +374,22 @@ def test_plan_missing_field_is_named(load_fixture: Any) -> None:
 
 def test_plan_constructor_checks_types() -> None:
     with pytest.raises(TypeError, match="MigrationPlan.source_model must be an EmbeddingModel"):
-        MigrationPlan("x", "bge_small_en_v15", EmbeddingModel.BGE_BASE_EN_V15, 1, 1, "t")  # type: ignore[arg-type]
+        MigrationPlan("x", 384, EmbeddingModel.BGE_BASE_EN_V15, 1, 1, "t")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="MigrationPlan.total_embeddings"):
+        MigrationPlan("x", "bge-small", "bge-base", True, 1, "t")
+
+
+def test_plan_takes_model_names_as_parse_reads_them() -> None:
+    plan = MigrationPlan("x", "bge-small", "BAAI/bge-base-en-v1.5", 1, 1, "t")
+    assert plan.source_model is EmbeddingModel.BGE_SMALL_EN_V15
+    assert plan.target_model is EmbeddingModel.BGE_BASE_EN_V15
+    assert plan == MigrationPlan("x", EmbeddingModel.BGE_SMALL_EN_V15,
+                                 EmbeddingModel.BGE_BASE_EN_V15, 1, 1, "t")
+    assert plan.to_dict()["source_model"] == "bge_small_en_v15"  # stored as the model, not text
+    # The serde spelling is not a name parse reads: refused, naming the field and the model.
+    with pytest.raises(ValueError, match="MigrationPlan.source_model: unknown embedding model: "
+                                         "'bge_small_en_v15'. Did you mean 'bge-small-en-v1.5'"):
+        MigrationPlan("x", "bge_small_en_v15", "bge-base", 1, 1, "t")
 
 
 def test_progress_fixtures(load_fixture: Any) -> None:

@@ -173,6 +173,39 @@ def test_parse_rejects_unknown_names_listing_all_valid_ones(text: str) -> None:
         assert model.display_name in message
 
 
+@pytest.mark.parametrize(("text", "suggested"), [
+    ("bge-smal", ["bge-small-en-v1.5"]),
+    ("bge-small-en-v2", ["bge-small-en-v1.5"]),
+    ("qwen3-0.6b", ["qwen3-embedding-0.6b"]),
+    ("minilm-l6", ["all-minilm-l6-v2"]),
+    ("e5", ["multilingual-e5-small", "multilingual-e5-base"]),
+    ("bge", ["bge-small-en-v1.5", "bge-base-en-v1.5", "bge-large-en-v1.5"]),
+    ("nonsense", []),
+    ("", []),
+])
+def test_an_unknown_name_gets_the_closest_suggested(text: str, suggested: list[str]) -> None:
+    with pytest.raises(ValueError) as info:
+        EmbeddingModel.parse(text)
+    message = str(info.value)
+    hint = " or ".join(f"'{name}'" for name in suggested)
+    assert (f"Did you mean {hint}?" in message) if suggested else ("Did you mean" not in message)
+    assert message.endswith("Valid: " + ", ".join(m.display_name for m in EmbeddingModel))
+
+
+def test_the_enum_constructor_reads_names_as_parse_does() -> None:
+    assert EmbeddingModel("bge-small") is EmbeddingModel.BGE_SMALL_EN_V15
+    assert EmbeddingModel("BAAI/bge-base-en-v1.5") is EmbeddingModel.BGE_BASE_EN_V15
+    for model in EmbeddingModel:
+        assert EmbeddingModel(model.display_name) is model
+        assert EmbeddingModel(model) is model
+    with pytest.raises(ValueError, match="unknown embedding model: 'bge-smal'. Did you mean "
+                                         "'bge-small-en-v1.5'[?] Valid: bge-small-en-v1.5, "):
+        EmbeddingModel("bge-smal")
+    with pytest.raises(ValueError, match="EmbeddingModel takes a model name or alias, got "
+                                         "number 384. Valid: bge-small-en-v1.5, "):
+        EmbeddingModel(384)
+
+
 def test_parse_needs_a_string() -> None:
     with pytest.raises(TypeError, match="model name must be a string"):
         EmbeddingModel.parse(384)  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ class HashingService(BaseEmbeddingService):
     name = "hashing"
 
     def __init__(
-        self, model: EmbeddingModel | ModelConfig | None = None, *, max_tokens: int = 8
+        self, model: EmbeddingModel | ModelConfig | str | None = None, *, max_tokens: int = 8
     ) -> None:
         super().__init__(model)
         self.max_tokens = max_tokens

@@ -14,6 +14,7 @@ from lattice_embed.service import (
     MAX_BATCH_SIZE,
     MAX_TEXT_BYTES,
     BaseEmbeddingService,
+    CachedEmbeddingService,
     EmbedError,
     EmbeddingRole,
     EmbeddingService,
@@ -165,9 +166,29 @@ def test_a_bare_string_is_a_type_error_with_a_hint() -> None:
     assert service.batches == []
 
 
-def test_a_role_must_be_an_embedding_role() -> None:
-    with pytest.raises(TypeError, match="role must be an EmbeddingRole"):
-        HashingService().embed_with_role(["a"], "query")  # type: ignore[arg-type]
+@pytest.mark.parametrize("name", ["query", "QUERY", " Query ", "role:query"])
+def test_a_role_may_be_given_by_name(name: str) -> None:
+    service = HashingService(E5)
+    np.testing.assert_array_equal(service.embed_with_role(["a"], name),
+                                  service.embed_with_role(["a"], EmbeddingRole.QUERY))
+    assert service.batches[-2:] == [["query: a"], ["query: a"]]
+    assert service.count_tokens(["a b"], name) == service.count_tokens(["a b"], "query")
+    cached = CachedEmbeddingService(service)
+    np.testing.assert_array_equal(cached.embed_with_role(["b"], name),
+                                  cached.embed_query(["b"]))
+    assert cached.cache_stats().hits == 1  # the name and the enum share a cache entry
+
+
+def test_a_role_name_must_be_one_of_the_three() -> None:
+    service = HashingService()
+    with pytest.raises(ValueError, match="unknown role 'boss'; valid roles: query, passage, "
+                                         "generic"):
+        service.embed_with_role(["a"], "boss")
+    with pytest.raises(TypeError, match="role must be an EmbeddingRole or its name, got int"):
+        service.embed_with_role(["a"], 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown role"):
+        CachedEmbeddingService(service).embed_with_role(["a"], "boss")
+    assert service.batches == []
 
 
 def test_a_single_model_service_refuses_another_model() -> None:
@@ -192,8 +213,24 @@ def test_an_mrl_config_sets_the_width() -> None:
     service = HashingService(config)
     assert service.embed(["a"]).shape == (1, 256)
     assert service.model_config() is config
-    with pytest.raises(TypeError, match="EmbeddingModel or ModelConfig"):
-        HashingService("bge")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="an EmbeddingModel, a model name or a ModelConfig"):
+        HashingService(384)  # type: ignore[arg-type]
+
+
+def test_a_model_may_be_given_by_any_name_parse_reads() -> None:
+    for name in ("bge-small", "BAAI/bge-small-en-v1.5", "bge_small_en_v1.5", "small"):
+        service = HashingService(name)
+        assert service.config == ModelConfig(BGE), name
+        assert service.supports_model(name) and service.supports_model("bge-small-en-v1.5")
+        assert not service.supports_model("e5-small")
+        np.testing.assert_array_equal(service.embed(["a"], name), service.embed(["a"], BGE))
+        assert service.model_config("small") == ModelConfig(BGE)
+    with pytest.raises(InvalidInputError, match="requested model multilingual-e5-small"):
+        HashingService("bge-small").embed(["a"], "e5-small")
+    with pytest.raises(ValueError, match="unknown embedding model: 'bge'. Did you mean "
+                                         "'bge-small-en-v1.5' or 'bge-base-en-v1.5' or "
+                                         "'bge-large-en-v1.5'"):
+        HashingService("bge")
 
 
 def test_a_wrong_vector_count_is_an_inference_error() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lattice_embed.cli import main
+from lattice_embed.cli import EMBED_BATCH, float32_json, main
 from lattice_embed.model import EmbeddingModel
 from lattice_embed.service import MAX_TEXT_BYTES
 from tests.conftest import require_module
@@ -120,8 +120,95 @@ def test_a_long_input_is_embedded_in_batches_and_positions_stay_global(
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     assert main(["embed"]) == 2
     captured = capsys.readouterr()
-    assert len(captured.out.splitlines()) == 1000  # the first batch was printed
+    printed = 1001 // EMBED_BATCH * EMBED_BATCH  # the batches before the one with the long text
+    assert printed == 768 and len(captured.out.splitlines()) == printed
     assert "(text 1001 of the batch)" in captured.err
+
+
+def test_each_value_is_printed_in_its_shortest_float32_form(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _native()
+    from lattice_embed.service import NativeEmbeddingService
+
+    assert main(["embed", "hello world"]) == 0
+    line = capsys.readouterr().out.rstrip("\n")
+    tokens = line[1:-1].split(",")
+    expected = NativeEmbeddingService().embed(["hello world"])[0]
+    np.testing.assert_array_equal(np.array(json.loads(line), np.float32), expected)
+    # Each token is the shortest decimal that reads back as its float32 (numpy's repr), not the
+    # float64 expansion json.dumps gives a float32 (0.10000000149011612 for 0.1).
+    assert [str(np.float32(token)) for token in tokens] == tokens
+    assert len(line) < 384 * 14, len(line)  # 4.7 KB; float64 digits made it ~8.4 KB
+
+
+def test_float32_json_spells_every_value_so_json_reads_it_back() -> None:
+    values = np.array([0.1, 1e-30, -0.0, 3.4e38, 1 / 3, 1e-45, np.nan, np.inf, -np.inf],
+                      np.float32)
+    text = float32_json(values)
+    assert text == ("[0.1,1e-30,-0.0,3.4e+38,0.33333334,1e-45,NaN,Infinity,-Infinity]")
+    np.testing.assert_array_equal(np.array(json.loads(text), np.float32), values)
+
+
+def _embed_process(
+    texts: list[str], env: dict[str, str], stderr_tty: bool
+) -> tuple[int, str, str]:
+    """Run `lattice-embed embed` on `texts` (stdin) with stderr a pipe or a terminal (a pty):
+    (exit status, stdout, stderr)."""
+    command = [sys.executable, "-m", "lattice_embed", "embed", "--threads", "1"]
+    if not stderr_tty:
+        done = subprocess.run(command, input="\n".join(texts) + "\n", capture_output=True,
+                              text=True, env=env, timeout=300)
+        return done.returncode, done.stdout, done.stderr
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    # A terminal 100 columns wide, as a real one has a size (a new pty's is 0 x 0).
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's last writer closed it
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=slave, text=True, env=env)
+        os.close(slave)
+        out, _ = process.communicate("\n".join(texts) + "\n", timeout=300)
+    finally:
+        reader.join(timeout=30)
+        os.close(master)
+    return process.returncode, out, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    _native()
+    require_module("tqdm")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LATTICE_MODEL_CACHE": str(tmp_path)}
+    texts = [f"sentence number {i} about nothing much" for i in range(EMBED_BATCH + 44)]
+    status, out, err = _embed_process(texts, env, stderr_tty=True)
+    assert status == 0, err
+    assert len(out.splitlines()) == len(texts)
+    assert f"{len(texts)}/{len(texts)}" in err and "embedding" in err  # the bar reached the end
+    status, out, err = _embed_process(texts, env, stderr_tty=False)
+    assert status == 0 and len(out.splitlines()) == len(texts)
+    assert err == ""  # nothing drawn into a pipe or a log
+    status, out, err = _embed_process(texts[:EMBED_BATCH], env, stderr_tty=True)
+    assert status == 0 and len(out.splitlines()) == EMBED_BATCH
+    assert "embedding" not in err  # one batch: no bar
 
 
 def test_bad_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

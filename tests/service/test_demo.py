@@ -39,8 +39,7 @@ def test_the_demo_finds_the_right_topic_and_times_the_search(
     )
     assert "1 query against 5,000 x 384 float32 rows" in out.getvalue()
     assert sum("speedup" in line for line in lines) == 2
-    count = len(load_corpus())
-    assert f"{count}/{count}" in capsys.readouterr().err  # the progress bar reached the end
+    assert capsys.readouterr().err == ""  # no progress bar into a pipe or a log
 
 
 def test_the_demo_migrates_the_corpus_and_rolls_back(monkeypatch: pytest.MonkeyPatch,

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from lattice_embed.model import EmbeddingModel
+from lattice_embed.service.errors import HubUnreachableError, ModelNotFoundError
 from lattice_embed.service.model_files import MODEL_FILES, HubPin, sha256_file
 from lattice_embed.service.native import NativeEmbeddingService
 from tests.conftest import require_module
@@ -27,7 +28,6 @@ from .fake_hub import FakeHub, write_tiny_bert
 
 REPO = "lattice-test/tiny-bge"
 SHA = "0123456789abcdef0123456789abcdef01234567"
-ROOT = Path(__file__).resolve().parents[2]
 
 LOAD = """
 import json, sys
@@ -75,10 +75,13 @@ def hub(served: dict[str, bytes]) -> Iterator[FakeHub]:
 
 def load(hub: FakeHub, cache: Path, pins: dict[str, str], **env: str) -> dict[str, object]:
     """Run one first start in a subprocess against `hub`; its JSON result."""
+    # The child imports lattice_embed as this process did (an install, editable or not): never
+    # from a checkout put on its path, which would test the sources instead of the install.
     environ = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"HF_HUB_OFFLINE", "LATTICE_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME"}
+        if key not in {"HF_HUB_OFFLINE", "LATTICE_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME",
+                       "PYTHONPATH"}
     }
     environ.update(
         HF_ENDPOINT=hub.endpoint,
@@ -87,12 +90,12 @@ def load(hub: FakeHub, cache: Path, pins: dict[str, str], **env: str) -> dict[st
         HF_HUB_DISABLE_PROGRESS_BARS="1",
         HF_HUB_CACHE=str(cache / "hf"),
         LATTICE_MODEL_CACHE=str(cache / "lattice"),
-        PYTHONPATH=str(ROOT),
         **env,
     )
+    cache.mkdir(parents=True, exist_ok=True)  # the child's folder: no checkout on its path
     done = subprocess.run(
         [sys.executable, "-c", LOAD, REPO, SHA, json.dumps(pins)],
-        env=environ, capture_output=True, text=True, timeout=120, check=True,
+        env=environ, cwd=cache, capture_output=True, text=True, timeout=120, check=True,
     )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -164,3 +167,51 @@ def test_an_unknown_repository_is_a_clear_not_found(
 
 def blob_names(folder: Path) -> set[str]:
     return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: a connection is refused at once."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_probe_tells_a_reachable_hub_from_an_unreachable_one(hub: FakeHub) -> None:
+    from lattice_embed.service.model_files import hub_unreachable
+
+    assert hub_unreachable(hub.endpoint) is None
+    port = _closed_port()
+    problem = hub_unreachable(f"http://127.0.0.1:{port}")
+    assert problem is not None and problem.startswith(f"127.0.0.1:{port}: ")
+
+
+def test_an_unreachable_hub_fails_at_once_naming_the_offline_settings(
+    pins: dict[str, str], tmp_path: Path
+) -> None:
+    """No retries (huggingface_hub would retry five times over ~23 s, printing a line each), and
+    the first error says how to skip the hub."""
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    environ = {key: value for key, value in os.environ.items()
+               if key not in {"HF_HUB_OFFLINE", "LATTICE_OFFLINE", "PYTHONPATH"}}
+    environ.update(HF_ENDPOINT=endpoint, HF_HUB_CACHE=str(tmp_path / "hf"),
+                   LATTICE_MODEL_CACHE=str(tmp_path / "lattice"))
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD, REPO, SHA, json.dumps(pins)],
+        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["error"] == "HubUnreachableError", result
+    message = str(result["message"])
+    assert message.startswith(f"model bge-small-en-v1.5 not found: the Hugging Face hub at "
+                              f"{endpoint} cannot be reached (127.0.0.1:"), message
+    first_line = message.splitlines()[0]
+    assert "LATTICE_OFFLINE=1" in first_line and "HF_HUB_OFFLINE=1" in first_line
+    assert "Retry" not in done.stderr, done.stderr
+    assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").rglob("*.safetensors"))
+
+
+def test_an_unreachable_hub_is_a_model_not_found_error() -> None:
+    assert issubclass(HubUnreachableError, ModelNotFoundError)
+    assert isinstance(HubUnreachableError("x"), FileNotFoundError)
