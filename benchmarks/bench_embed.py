@@ -153,9 +153,7 @@ def test_cold_start(benchmark, impl: str) -> None:
 def main(rounds: int = 7, json_path: str | None = None) -> None:
     """Interleaved rounds of every row; prints the best sentences/s and the cold starts, and
     saves every round's seconds to `json_path` when given."""
-    import datetime
     import json
-    import platform
 
     runs = {name: make() for name, make in ROWS.items()}
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -180,22 +178,10 @@ def main(rounds: int = 7, json_path: str | None = None) -> None:
         print(f"  {name:<32} {min(cold[name]):8.2f} s")
     if json_path is None:
         return
-    import cpuinfo
+    from benchmarks.machine import results_header
 
-    from benchmarks.machine import machine_facts
-
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True, check=False).stdout.strip()
-    # Changes to the code measured (results files written by earlier suites do not count).
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                 ".", ":(exclude)benchmarks/results"],
-                                cwd=ROOT, capture_output=True, text=True,
-                                check=False).stdout.strip())
     document = {
-        "machine_info": {"cpu": cpuinfo.get_cpu_info(), "python_version":
-                         platform.python_version(), "lattice_embed": machine_facts()},
-        "commit_info": {"id": commit, "dirty": dirty},
-        "datetime": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        **results_header(ROOT),
         "texts": len(TEXTS), "batch": BATCH, "rounds": rounds,
         "seconds": times, "cold_start_seconds": cold,
     }

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -38,12 +37,7 @@ from benchmarks.bench_engine import BATCH, DIMS, RandomEncoder, stored_space, te
 from lattice_embed.engine import Engine  # noqa: E402
 from lattice_embed.engine.models import NativeEncoder  # noqa: E402
 
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _server(folder: Path) -> Any:
@@ -146,7 +140,9 @@ def main() -> None:
     temp = Path(tempfile.mkdtemp(prefix="bench-scale-", dir="/tmp"))
     server = _server(temp)
     try:
-        print(f"machine: {_cpu()}, {os.cpu_count()} cores")
+        from benchmarks.machine import describe, results_header
+
+        print(f"machine: {describe(results_header(ROOT)['machine_info'])}")
         print(f"backfill, {args.texts} texts, batches of {BATCH}, all-MiniLM-L6-v2:")
         backfill_rows = backfill(server, args.texts, temp)
         print(f"search, 1 query against {args.rows:,} x {DIMS}, k = 10:")
@@ -155,11 +151,11 @@ def main() -> None:
         server.cleanup()
         shutil.rmtree(temp, ignore_errors=True)
     if args.json:
+        from benchmarks.machine import results_header
+
         args.json.write_text(json.dumps({
-            "machine": {"cpu": _cpu(), "cores": os.cpu_count(),
-                        "python": platform.python_version()},
-            "texts": args.texts, "rows": args.rows, "backfill": backfill_rows,
-            "search": search_rows}, indent=2) + "\n")
+            **results_header(ROOT), "texts": args.texts,
+            "rows": args.rows, "backfill": backfill_rows, "search": search_rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 from typing import Any
 
 #: (vendor, family, first model, last model) -> microarchitecture. AMD family 25 (0x19) is Zen 3
@@ -85,4 +86,27 @@ def machine_facts() -> dict[str, Any]:
         "cores": caps["threads"]["cores"],
         "numpy_blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "platform": platform.platform(),
+    }
+
+
+def results_header(root: Path) -> dict[str, Any]:
+    """The head of a results file written by a script (not by pytest-benchmark): the machine,
+    the commit measured and whether the code measured had changes, and when."""
+    import datetime
+    import subprocess
+
+    import cpuinfo
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                            text=True, check=False).stdout.strip()
+    # Changes to the code measured (results files written by earlier suites do not count).
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", ":(exclude)benchmarks/results"],
+                                cwd=root, capture_output=True, text=True,
+                                check=False).stdout.strip())
+    return {
+        "machine_info": {"cpu": cpuinfo.get_cpu_info(), "python_version":
+                         platform.python_version(), "lattice_embed": machine_facts()},
+        "commit_info": {"id": commit, "dirty": dirty},
+        "datetime": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
