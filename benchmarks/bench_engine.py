@@ -194,32 +194,44 @@ def _interleaved(cases: dict[str, Callable[[], None]], rounds: int) -> dict[str,
 
 
 def main() -> None:
-    """Interleaved rounds (one of each case, then the next), printed as ratios."""
+    """Interleaved rounds (one of each case, then the next), printed as ratios and, with
+    `--json PATH`, saved for benchmarks/report.py."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="the engine's overhead, interleaved rounds")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as scratch:
         folder = Path(scratch)
         prepared = Backfill(folder)
-        paths: list[Path] = []
 
         def engine_round() -> None:
-            path = prepared.fresh()
-            paths.append(path)
-            prepared.engine(path)
+            prepared.engine(prepared.fresh())
 
-        times = _interleaved({"bare encoder": prepared.bare, "engine": engine_round}, 7)
-        bare, engine = (np.array(times[k]) for k in ("bare encoder", "engine"))
+        backfill = _interleaved({"bare encoder": prepared.bare, "engine": engine_round}, 7)
+        bare, engine = (np.array(backfill[k]) for k in ("bare encoder", "engine"))
         print(f"backfill, {TEXTS} texts, batch {BATCH}: bare {TEXTS / bare.min():.0f} texts/s, "
               f"engine {TEXTS / engine.min():.0f} texts/s; engine/bare throughput: best "
               f"{bare.min() / engine.min():.3f}, median {np.median(bare) / np.median(engine):.3f}")
         searcher, matrix, query = search_space(folder)
-        calls = {"top_k": lambda: simd.top_k(query, matrix, 10, "cosine"),
-                 "engine": lambda: searcher.search_vector(query, 10)}
-        times = _interleaved({name: (lambda run=run: [run() for _ in range(10)] and None)
-                              for name, run in calls.items()}, 15)
-        top_k, eng = (np.array(times[k]) / 10 for k in ("top_k", "engine"))
+        calls = {"simd.top_k": lambda: simd.top_k(query, matrix, 10, "cosine"),
+                 "Engine.search_vector": lambda: searcher.search_vector(query, 10)}
+        search = {name: [t / 10 for t in times] for name, times in _interleaved(
+            {name: (lambda run=run: [run() for _ in range(10)] and None)
+             for name, run in calls.items()}, 15).items()}
+        top_k, eng = (np.array(search[k]) for k in calls)
         print(f"search {SEARCH_ROWS:,} x {DIMS}, k=10: top_k {top_k.min() * 1e3:.2f} ms, engine "
               f"{eng.min() * 1e3:.2f} ms; engine/top_k time: best {eng.min() / top_k.min():.3f}, "
               f"median {np.median(eng) / np.median(top_k):.3f}")
         searcher.close()
+    if args.json:
+        from benchmarks.machine import results_header
+
+        args.json.write_text(json.dumps({
+            **results_header(Path(__file__).resolve().parents[1]), "texts": TEXTS,
+            "batch": BATCH, "rows": SEARCH_ROWS, "dims": DIMS, "backfill_seconds": backfill,
+            "search_seconds": search}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -317,6 +317,59 @@ def section_speed() -> list[str]:
     return lines
 
 
+def section_engine() -> list[str]:
+    """The migration engine's overhead (bench_engine.py): interleaved rounds, and the write rate
+    from its pytest-benchmark file."""
+    rounds = load("engine_rounds")
+    texts, backfill, search = rounds["texts"], rounds["backfill_seconds"], rounds["search_seconds"]
+    bare, engine = backfill["bare encoder"], backfill["engine"]
+    top_k, ours = search["simd.top_k"], search["Engine.search_vector"]
+    through = [min(bare) / min(engine), _median(bare) / _median(engine)]
+    slower = [min(ours) / min(top_k), _median(ours) / _median(top_k)]
+    writes = groups(load("engine")).get("store writes: Engine.add of 2,048 documents, 384-d", {})
+    lines = [machine_line(rounds, "Machine"), "",
+             f"Interleaved rounds (`python -m benchmarks.bench_engine --json "
+             f"benchmarks/results/engine_rounds.json`): {len(bare)} of the backfill, "
+             f"{len(top_k)} of the search (10 calls each).", "",
+             "| case | bare | engine | engine / bare (best, median) | target |",
+             "| --- | ---: | ---: | ---: | ---: |",
+             f"| backfill: {texts} texts of ~20 words, all-MiniLM-L6-v2 native on 2 threads, "
+             f"batches of {rounds['batch']} | {texts / min(bare):.0f} texts/s | "
+             f"{texts / min(engine):.0f} texts/s | throughput {through[0]:.2f}x, "
+             f"{through[1]:.2f}x | >= 0.95x |",
+             f"| search: 1 query against a stored {rounds['rows']:,} x {rounds['dims']} space, "
+             f"k = 10, cosine, default threads | `simd.top_k` {fmt(min(top_k))} | "
+             f"`Engine.search_vector` {fmt(min(ours))} | time {slower[0]:.2f}x, "
+             f"{slower[1]:.2f}x | <= 1.1x |", ""]
+    if writes:
+        stats = next(iter(writes.values()))
+        lines += [f"Writes: `Engine.add` of 2,048 documents with a model-free 384-d encoder, "
+                  f"{fmt(stats['min'])} best, {fmt(stats['median'])} median of "
+                  f"{stats['rounds']} ({2048 / stats['min']:,.0f} documents/s at best; "
+                  f"{machine_line(load('engine'), 'measured on').split(': ', 1)[1]}).", ""]
+    return lines
+
+
+def section_scaleout() -> list[str]:
+    """PostgreSQL and Ray (bench_scaleout.py)."""
+    data = load("scaleout")
+    rates = {row["case"]: row for row in data["backfill"]}
+    one = rates.get("Ray, 1 worker", {}).get("documents_per_second")
+    lines = [machine_line(data, "Measured on"), "",
+             "| backfill of {:,} texts, all-MiniLM-L6-v2, batches of 64 | documents/s | whole "
+             "run |".format(data["texts"]), "| --- | ---: | ---: |"]
+    for case, row in rates.items():
+        scale = (f" ({row['documents_per_second'] / one:.2f}x one worker)"
+                 if one and case.startswith("Ray, 2") else "")
+        lines.append(f"| {case} | {row['documents_per_second']:.0f}{scale} | "
+                     f"{row['wall_seconds']:.1f} s |")
+    lines += ["", f"| search, 1 query against {data['rows']:,} x 384, k = 10 | best | median |",
+              "| --- | ---: | ---: |"]
+    for row in data["search"]:
+        lines.append(f"| {row['case']} | {row['best_ms']:.1f} ms | {row['median_ms']:.1f} ms |")
+    return [*lines, ""]
+
+
 def section_machines() -> list[str]:
     lines = ["| results file | machine, date and commit |", "| --- | --- |"]
     for path in sorted(RESULTS.glob("*.json")):
@@ -332,6 +385,9 @@ SECTIONS: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "batch": (HERE / "README.md", section_batch),
     "quant": (HERE / "README.md", section_quant),
     "embed": (HERE / "README.md", section_embed),
+    "engine": (HERE / "README.md", section_engine),
+    "scaleout": (HERE.parent / "README.md", section_scaleout),
+    "scaleout_bench": (HERE / "README.md", section_scaleout),
 }
 MARK = re.compile(r"<!-- report\.py: (\w+) -->\n.*?<!-- /report\.py -->", re.DOTALL)
 
