@@ -343,10 +343,10 @@ def section_engine() -> list[str]:
              f"{slower[1]:.2f}x | <= 1.1x |", ""]
     if writes:
         stats = next(iter(writes.values()))
-        lines += [f"Writes: `Engine.add` of 2,048 documents with a model-free 384-d encoder, "
-                  f"{fmt(stats['min'])} best, {fmt(stats['median'])} median of "
-                  f"{stats['rounds']} ({2048 / stats['min']:,.0f} documents/s at best; "
-                  f"{machine_line(load('engine'), 'measured on').split(': ', 1)[1]}).", ""]
+        lines += [f"Writes (`engine.json`, pytest-benchmark): `Engine.add` of 2,048 documents "
+                  f"with a model-free 384-d encoder, {fmt(stats['min'])} best, "
+                  f"{fmt(stats['median'])} median of {stats['rounds']} rounds: "
+                  f"{2048 / stats['min']:,.0f} documents/s at best.", ""]
     return lines
 
 
@@ -355,7 +355,7 @@ def section_scaleout() -> list[str]:
     data = load("scaleout")
     rates = {row["case"]: row for row in data["backfill"]}
     one = rates.get("Ray, 1 worker", {}).get("documents_per_second")
-    lines = [machine_line(data, "Measured on"), "",
+    lines = [machine_line(data, "Machine"), "",
              "| backfill of {:,} texts, all-MiniLM-L6-v2, batches of 64 | documents/s | whole "
              "run |".format(data["texts"]), "| --- | ---: | ---: |"]
     for case, row in rates.items():
