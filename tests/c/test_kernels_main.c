@@ -211,6 +211,39 @@ static void check_batch(const char *tier, const le_kernel_table_t *dense, const 
             }
 }
 
+/* One query against n rows walks LE_STREAMS rows at a time (le/common.h): every score must be
+   the pair kernel's, bit for bit, wherever its row falls (a stream or the rows left over), for
+   every tail of d and rows further apart than d; the last row ends at an unreadable page. */
+static void check_streams(const char *tier, const le_kernel_table_t *dense, const le_kernel_table_t *t) {
+    static const size_t ns[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 100};
+    static const size_t ds[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129, 384, 1537};
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+            for (size_t pad = 0; pad <= 3; pad += 3) {
+                size_t d = ds[di], n = ns[ni], ldx = d + pad;
+                float *q = guarded(d), *x = guarded((n - 1) * ldx + d), *out = guarded(n);
+                float *norms = guarded(n);
+                for (size_t i = 0; i < d; i++) q[i] = uniform();
+                for (size_t i = 0; i < (n - 1) * ldx + d; i++) x[i] = uniform();
+                int ok[4] = {1, 1, 1, 1};
+                t->dot_block_f32(q, d, 1, x, ldx, n, d, out, n, NULL);
+                for (size_t j = 0; j < n; j++) ok[0] &= out[j] == dense->dot_f32(q, x + j * ldx, d);
+                t->dot_block_f32(q, d, 1, x, ldx, n, d, out, n, norms);
+                for (size_t j = 0; j < n; j++) {
+                    float norm2 = -1, dot = dense->dot_norm_f32(q, x + j * ldx, d, &norm2);
+                    ok[1] &= out[j] == dot && norms[j] == norm2;
+                }
+                t->l2sq_block_f32(q, d, 1, x, ldx, n, d, out, n);
+                for (size_t j = 0; j < n; j++) ok[2] &= out[j] == dense->l2sq_f32(q, x + j * ldx, d);
+                t->l1_block_f32(q, d, 1, x, ldx, n, d, out, n);
+                for (size_t j = 0; j < n; j++) ok[3] &= out[j] == dense->l1_f32(q, x + j * ldx, d);
+                static const char *const ops[4] = {"dot", "dot + norms", "l2sq", "l1"};
+                for (int op = 0; op < 4; op++)
+                    CHECK(ok[op], "%s one-query %s differs from the pair kernel n=%zu d=%zu ldx=%zu",
+                          tier, ops[op], n, d, ldx);
+            }
+}
+
 /* Quant kernels: integer results must equal the scalar tier's exactly, on every tail; bf16 sums
    within the f32 tolerance of a double oracle; the int8 panel layout against plain row dots. */
 static int8_t random_i8(void) { return (int8_t)((int)(uniform() * 127.0f)); }
@@ -498,6 +531,7 @@ int main(void) {
         int before = failures;
         if (tiers[i].dense) check_table(name, tiers[i].dense);
         if (tiers[i].batch) check_batch(name, tiers[i].dense, tiers[i].batch);
+        if (tiers[i].dense && tiers[i].batch) check_streams(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].dense || tiers[i].batch)
             check_absorption(name, tiers[i].dense, tiers[i].batch);
         if (tiers[i].quant) check_quant(name, tiers[i].quant);

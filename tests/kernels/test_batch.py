@@ -51,10 +51,24 @@ def test_similarity_across_blocks(isa: str, d: int) -> None:
                       <= oracle.score_bounds(q64, x64, metric)), metric
 
 
-def test_one_query_scores_equal_the_pair_ops_exactly(isa: str) -> None:
-    q, x = data(None, 50, 300)
-    assert simd.similarity(q, x, "dot").tolist() == [simd.dot_product(q, row) for row in x]
-    assert simd.similarity(q, x, "l1").tolist() == [simd.manhattan_distance(q, row) for row in x]
+@pytest.mark.parametrize(("n", "d"), [(50, 300), (7, 33), (4099, 384)], ids=str)
+def test_one_query_scores_equal_the_pair_ops_exactly(isa: str, n: int, d: int) -> None:
+    """One query walks several rows at once (LE_STREAMS), each summed as the pair kernel sums it:
+    the scores are the pair operations', bit for bit, on 1 thread or 2, across blocks of rows
+    (4099 x 384 is several blocks, with rows left over after the streams)."""
+    q, x = data(None, n, d)
+    pairs = {"dot": [simd.dot_product(q, row) for row in x],
+             "l2sq": [simd.squared_euclidean_distance(q, row) for row in x],
+             "l1": [simd.manhattan_distance(q, row) for row in x]}
+    for metric, expected in pairs.items():
+        for threads in (1, 2):
+            assert simd.similarity(q, x, metric, threads=threads).tolist() == expected, metric
+    # cosine: the rows' norms come from the same pass (the fused dot-and-norm kernel)
+    got = simd.similarity(q, x, "cosine", threads=1)
+    assert np.array_equal(got, simd.similarity(q, x, "cosine", threads=2))
+    q64, x64 = oracle.f64(q[None, :]), oracle.f64(x)
+    assert np.all(np.abs(got - oracle.scores(q64, x64, "cosine")[0])
+                  <= oracle.score_bounds(q64, x64, "cosine")[0])
 
 
 @pytest.mark.parametrize(("m", "n"), SHAPES, ids=lambda v: f"{v}")

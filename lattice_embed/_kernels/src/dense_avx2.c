@@ -11,57 +11,120 @@
 LE_TARGET_BEGIN(LE_FEATURES_AVX2)
 #include "le/isa_avx2.h"
 
-LE_ALWAYS_INLINE float le_reduce_f32_avx2_(const float *a, const float *b, size_t n,
-                                           le_step_f32x8_fn step) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+/* NR rows `spread` floats apart against `a`, scores `out_spread` apart. Each row is summed as the
+   pair kernels sum one (NR = 1 is the pair kernel): the same accumulators, fed in the same order,
+   reduced the same way, so a row's score is bit-identical whichever stream it falls in. */
+LE_ALWAYS_INLINE void le_reduce_rows_f32_avx2_(const float *a, const float *b, size_t spread,
+                                               const int NR, size_t n, le_step_f32x8_fn step,
+                                               float *out, size_t out_spread) {
+    __m256 acc[LE_STREAMS][4];
+    for (int r = 0; r < NR; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_ps();
     size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-        acc1 = step(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-        acc2 = step(acc2, _mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
-        acc3 = step(acc3, _mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+    for (; i + 32 <= n; i += 32)
+        for (int s = 0; s < 4; s++) {
+            __m256 a_f32x8 = _mm256_loadu_ps(a + i + 8 * s);
+            for (int r = 0; r < NR; r++)
+                acc[r][s] = step(acc[r][s], a_f32x8, _mm256_loadu_ps(b + r * spread + i + 8 * s));
+        }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a_f32x8 = _mm256_loadu_ps(a + i);
+        for (int r = 0; r < NR; r++)
+            acc[r][0] = step(acc[r][0], a_f32x8, _mm256_loadu_ps(b + r * spread + i));
     }
-    for (; i + 8 <= n; i += 8) acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
     if (i < n) {
         __m256i mask = le_tail_mask_avx2_(n - i);
-        acc1 = step(acc1, _mm256_maskload_ps(a + i, mask), _mm256_maskload_ps(b + i, mask));
+        __m256 a_f32x8 = _mm256_maskload_ps(a + i, mask);
+        for (int r = 0; r < NR; r++)
+            acc[r][1] = step(acc[r][1], a_f32x8, _mm256_maskload_ps(b + r * spread + i, mask));
     }
-    return le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    for (int r = 0; r < NR; r++)
+        out[r * out_spread] = le_hsum_f32x8_avx2_(
+            _mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
 }
 
 float le_dot_f32_avx2(const float *a, const float *b, size_t n) {
-    return le_reduce_f32_avx2_(a, b, n, le_step_dot_avx2_);
+    float out;
+    le_reduce_rows_f32_avx2_(a, b, 0, 1, n, le_step_dot_avx2_, &out, 0);
+    return out;
 }
 
 float le_l2sq_f32_avx2(const float *a, const float *b, size_t n) {
-    return le_reduce_f32_avx2_(a, b, n, le_step_l2sq_avx2_);
+    float out;
+    le_reduce_rows_f32_avx2_(a, b, 0, 1, n, le_step_l2sq_avx2_, &out, 0);
+    return out;
 }
 
 float le_l1_f32_avx2(const float *a, const float *b, size_t n) {
-    return le_reduce_f32_avx2_(a, b, n, le_step_l1_avx2_);
+    float out;
+    le_reduce_rows_f32_avx2_(a, b, 0, 1, n, le_step_l1_avx2_, &out, 0);
+    return out;
+}
+
+/* As le_reduce_rows_f32_avx2_, summing a.b and b.b (the rows' squared norms, into norm2). */
+LE_ALWAYS_INLINE void le_dot_norm_rows_f32_avx2_(const float *a, const float *b, size_t spread,
+                                                 const int NR, size_t n, float *out,
+                                                 size_t out_spread, float *norm2) {
+    __m256 ab[LE_STREAMS][2], bb[LE_STREAMS][2];
+    for (int r = 0; r < NR; r++)
+        ab[r][0] = ab[r][1] = bb[r][0] = bb[r][1] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int s = 0; s < 2; s++) {
+            __m256 a_f32x8 = _mm256_loadu_ps(a + i + 8 * s);
+            for (int r = 0; r < NR; r++) {
+                __m256 b_f32x8 = _mm256_loadu_ps(b + r * spread + i + 8 * s);
+                ab[r][s] = _mm256_fmadd_ps(a_f32x8, b_f32x8, ab[r][s]);
+                bb[r][s] = _mm256_fmadd_ps(b_f32x8, b_f32x8, bb[r][s]);
+            }
+        }
+    for (; i < n; i += 8) {
+        __m256i mask = n - i >= 8 ? _mm256_set1_epi32(-1) : le_tail_mask_avx2_(n - i);
+        __m256 a_f32x8 = _mm256_maskload_ps(a + i, mask);
+        for (int r = 0; r < NR; r++) {
+            __m256 b_f32x8 = _mm256_maskload_ps(b + r * spread + i, mask);
+            ab[r][0] = _mm256_fmadd_ps(a_f32x8, b_f32x8, ab[r][0]);
+            bb[r][0] = _mm256_fmadd_ps(b_f32x8, b_f32x8, bb[r][0]);
+        }
+    }
+    for (int r = 0; r < NR; r++) {
+        norm2[r * out_spread] = le_hsum_f32x8_avx2_(_mm256_add_ps(bb[r][0], bb[r][1]));
+        out[r * out_spread] = le_hsum_f32x8_avx2_(_mm256_add_ps(ab[r][0], ab[r][1]));
+    }
 }
 
 float le_dot_norm_f32_avx2(const float *a, const float *b, size_t n, float *b_norm2) {
-    __m256 ab0 = _mm256_setzero_ps(), ab1 = _mm256_setzero_ps();
-    __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 a0 = _mm256_loadu_ps(a + i), b0 = _mm256_loadu_ps(b + i);
-        __m256 a1 = _mm256_loadu_ps(a + i + 8), b1 = _mm256_loadu_ps(b + i + 8);
-        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
-        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
-        ab1 = _mm256_fmadd_ps(a1, b1, ab1);
-        bb1 = _mm256_fmadd_ps(b1, b1, bb1);
-    }
-    for (; i < n; i += 8) {
-        __m256i mask = n - i >= 8 ? _mm256_set1_epi32(-1) : le_tail_mask_avx2_(n - i);
-        __m256 a0 = _mm256_maskload_ps(a + i, mask), b0 = _mm256_maskload_ps(b + i, mask);
-        ab0 = _mm256_fmadd_ps(a0, b0, ab0);
-        bb0 = _mm256_fmadd_ps(b0, b0, bb0);
-    }
-    *b_norm2 = le_hsum_f32x8_avx2_(_mm256_add_ps(bb0, bb1));
-    return le_hsum_f32x8_avx2_(_mm256_add_ps(ab0, ab1));
+    float out;
+    le_dot_norm_rows_f32_avx2_(a, b, 0, 1, n, &out, 0, b_norm2);
+    return out;
+}
+
+/* One query against n rows `ldx` apart, LE_STREAMS rows at a time (see le/common.h). */
+void le_dot_streams_f32_avx2(const float *q, const float *x, size_t ldx, size_t n, size_t d,
+                             float *out) {
+    LE_WALK_STREAMS(n, spread, j, count,
+                    le_reduce_rows_f32_avx2_(q, x + j * ldx, spread * ldx, count, d,
+                                             le_step_dot_avx2_, out + j, spread));
+}
+
+void le_dot_norm_streams_f32_avx2(const float *q, const float *x, size_t ldx, size_t n, size_t d,
+                                  float *out, float *x_norm2) {
+    LE_WALK_STREAMS(n, spread, j, count,
+                    le_dot_norm_rows_f32_avx2_(q, x + j * ldx, spread * ldx, count, d, out + j,
+                                               spread, x_norm2 + j));
+}
+
+void le_l2sq_streams_f32_avx2(const float *q, const float *x, size_t ldx, size_t n, size_t d,
+                              float *out) {
+    LE_WALK_STREAMS(n, spread, j, count,
+                    le_reduce_rows_f32_avx2_(q, x + j * ldx, spread * ldx, count, d,
+                                             le_step_l2sq_avx2_, out + j, spread));
+}
+
+void le_l1_streams_f32_avx2(const float *q, const float *x, size_t ldx, size_t n, size_t d,
+                            float *out) {
+    LE_WALK_STREAMS(n, spread, j, count,
+                    le_reduce_rows_f32_avx2_(q, x + j * ldx, spread * ldx, count, d,
+                                             le_step_l1_avx2_, out + j, spread));
 }
 
 static float le_cosine_f32_avx2(const float *a, const float *b, size_t n) {

@@ -136,7 +136,9 @@ static void le_task_(void *ctx, size_t t) {
     }
     le_heap_t *heaps = job->heaps ? job->heaps + (job->split_rows ? t * src->m : 0) : NULL;
     void *state = src->task_begin(src);
-    float *scores = malloc((LE_SEARCH_BLOCK_QUERIES + 1) * block_rows * sizeof(float));
+    /* a query block holds at most LE_SEARCH_BLOCK_QUERIES + 1 queries (le_piece_), and m at most */
+    const size_t block_queries = src->m < LE_SEARCH_BLOCK_QUERIES + 1 ? src->m : LE_SEARCH_BLOCK_QUERIES + 1;
+    float *scores = malloc((block_queries ? block_queries : 1) * block_rows * sizeof(float));
     if (!state || !scores) {
         job->failed = 1;
         goto done;

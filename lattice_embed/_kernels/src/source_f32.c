@@ -17,6 +17,18 @@ size_t le_search_block_rows(size_t d) {
     return rows / 16 * 16;
 }
 
+/* A lone query keeps nothing in cache but itself and its block of scores: its blocks are longer,
+   so each of the LE_STREAMS streams (le/common.h) runs on for a quarter of a block before the
+   walk moves on. */
+#define LE_ONE_QUERY_BLOCK_BYTES (1u << 20)
+#define LE_ONE_QUERY_BLOCK_MAX_ROWS 4096
+
+static size_t le_one_query_block_rows_(size_t d) {
+    size_t rows = LE_ONE_QUERY_BLOCK_BYTES / (d ? d * sizeof(float) : sizeof(float));
+    rows = rows < 16 ? 16 : rows > LE_ONE_QUERY_BLOCK_MAX_ROWS ? LE_ONE_QUERY_BLOCK_MAX_ROWS : rows;
+    return rows / 16 * 16;
+}
+
 /* Register tiles read whole vectors from every row: rows starting on a cache line never split a
    load across two lines. Inputs (numpy's included) rarely start there, so the tiled path reads
    its operands from aligned copies whose rows are padded to a multiple of 16 floats. */
@@ -132,7 +144,7 @@ static int le_f32_source_init_(le_f32_source_t *src, float **norms, const float 
                                const float *x, size_t n, size_t d, le_metric_t metric) {
     const int tiled = m > 1; /* a lone query streams the rows in place through the pair kernels */
     *src = (le_f32_source_t){
-        .base = {.m = m, .n = n, .distance = metric >= LE_METRIC_L2SQ, .block_rows = le_search_block_rows(d),
+        .base = {.m = m, .n = n, .distance = metric >= LE_METRIC_L2SQ, .block_rows = tiled ? le_search_block_rows(d) : le_one_query_block_rows_(d),
                  .row_align = 1, .task_begin = le_f32_task_begin_, .task_end = le_f32_task_end_,
                  .begin_queries = le_f32_begin_queries_, .begin_rows = le_f32_begin_rows_,
                  .score = le_f32_score_},

@@ -20,6 +20,29 @@
 #define LE_IN_REGISTER(v) ((void)0)
 #endif
 
+/* One query against many rows walks LE_STREAMS of them at once, one from each part of the range
+   cut in LE_STREAMS: a single sequential stream leaves the hardware prefetchers too few requests
+   in flight. Zen 3, one thread, one query against 100k x 768 int8 rows: 1.23x the time of a
+   one-stream read of the same bytes with one stream, 0.84-0.86x with four (paired runs). The f32,
+   bf16 and int8 one-query kernels all walk this way. */
+#define LE_STREAMS 4
+
+/* Rows [0, n) cut in LE_STREAMS parts of `spread` rows: `call` runs for j in [0, spread) with
+   `count` = LE_STREAMS (rows j, j + spread, ...), then for each row left over with `count` = 1.
+   `count` is a constant in each, so an always-inlined kernel is specialized for it. */
+#define LE_WALK_STREAMS(n, spread, j, count, call)                                                 \
+    do {                                                                                           \
+        const size_t spread = (n) / LE_STREAMS;                                                    \
+        {                                                                                          \
+            const int count = LE_STREAMS;                                                          \
+            for (size_t j = 0; j < spread; j++) call;                                              \
+        }                                                                                          \
+        {                                                                                          \
+            const int count = 1;                                                                   \
+            for (size_t j = spread * LE_STREAMS; j < (n); j++) call;                               \
+        }                                                                                          \
+    } while (0)
+
 /* cosine from its fused parts; 0 when either norm is 0 (the original crate's contract), NaN in,
    NaN out. The last step runs in double: aa * bb cannot overflow and it costs one division. */
 static inline float le_cosine_from_parts_(float ab, float aa, float bb) {

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "le/common.h"
+
 /* bf16 is the high half of an f32: widening is a shift, exact. */
 static inline float le_bf16_to_f32_(uint16_t bits) {
     uint32_t wide = (uint32_t)bits << 16;
@@ -13,12 +15,7 @@ static inline float le_bf16_to_f32_(uint16_t bits) {
     return value;
 }
 
-/* One query against many rows (int8 panels, bf16 rows) walks LE_STREAMS of them at once, one from
-   each part of the range cut in LE_STREAMS: a single sequential stream leaves the hardware
-   prefetchers too few requests in flight for a kernel with this much work per byte. Zen 3, one
-   thread, one query against 100k x 768 int8 rows: 1.23x the time of a one-stream read of the
-   same bytes with one stream, 0.84-0.86x with four (paired runs). */
-#define LE_STREAMS 4
+/* One query against many rows walks LE_STREAMS rows (int8: panels) at once: le/common.h. */
 
 /* One query against n rows through an ISA's pair kernel (memory-bound: the query stays in L1 and
    the rows stream past once, in order). */

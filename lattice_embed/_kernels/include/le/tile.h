@@ -119,31 +119,35 @@ LE_ALWAYS_INLINE void le_tile_rows_(const float **ptrs, int count, const float *
  * through a (TM - 1) x TN tile that also sums the matrix rows' norms when they are wanted (one
  * accumulator row fewer keeps the norm accumulators in registers). Matrix tiles are the outer
  * loop: a tile's rows stay in L1 while the block's query tiles stream past from L2. One query
- * streams the matrix row after row through the ISA's pair kernels (le_<op>_f32_<isa>, defined in
- * dense_<isa>.c), at the one-stream memory floor. (The quantized one-query kernels read four
- * streams at once, see LE_STREAMS in le/quant.h; for f32 rows a Zen 3 microbenchmark of that
- * walk ran at 0.75x of this one, not yet built here: each row would need the pair kernel's exact
- * sums.) */
-#define LE_DECLARE_PAIRS(isa)                                                                      \
-    float le_dot_f32_##isa(const float *a, const float *b, size_t n);                              \
-    float le_dot_norm_f32_##isa(const float *a, const float *b, size_t n, float *b_norm2);         \
-    float le_l2sq_f32_##isa(const float *a, const float *b, size_t n);                             \
-    float le_l1_f32_##isa(const float *a, const float *b, size_t n);
+ * walks the matrix LE_STREAMS rows at a time (le/common.h) through the ISA's le_<op>_streams_f32
+ * kernels (dense_<isa>.c), which sum each row exactly as the pair kernel le_<op>_f32_<isa> does:
+ * a one-query score is the pair operation's, bit for bit, whichever stream its row falls in. */
+#define LE_DECLARE_STREAMS(isa)                                                                    \
+    void le_dot_streams_f32_##isa(const float *q, const float *x, size_t ldx, size_t n, size_t d,  \
+                                  float *out);                                                     \
+    void le_dot_norm_streams_f32_##isa(const float *q, const float *x, size_t ldx, size_t n,       \
+                                       size_t d, float *out, float *x_norm2);                      \
+    void le_l2sq_streams_f32_##isa(const float *q, const float *x, size_t ldx, size_t n, size_t d, \
+                                   float *out);                                                    \
+    void le_l1_streams_f32_##isa(const float *q, const float *x, size_t ldx, size_t n, size_t d,   \
+                                 float *out);
 
-typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
+typedef void (*le_streams_f32_fn)(const float *q, const float *x, size_t ldx, size_t n, size_t d,
+                                  float *out);
 
 #define LE_DEFINE_BLOCKS(isa, step_fn_t, TM, TN, step_dot, step_l2sq, step_l1)                     \
-    LE_DECLARE_PAIRS(isa)                                                                          \
+    LE_DECLARE_STREAMS(isa)                                                                        \
     LE_ALWAYS_INLINE void le_block_##isa##_(const float *q, size_t ldq, size_t m, const float *x,  \
                                             size_t ldx, size_t n, size_t d, float *out, size_t ldo,  \
-                                            float *x_norm2, step_fn_t step, le_pair_f32_fn pair) { \
+                                            float *x_norm2, step_fn_t step, le_streams_f32_fn walk) { \
         const float *a[TM], *b[TN];                                                                \
         size_t i0 = 0;                                                                             \
         if (m == 0 || n == 0) return;                                                              \
         if (m == 1) {                                                                              \
-            for (size_t j = 0; j < n; j++)                                                         \
-                out[j] = x_norm2 ? le_dot_norm_f32_##isa(q, x + j * ldx, d, x_norm2 + j)           \
-                                 : pair(q, x + j * ldx, d);                                        \
+            if (x_norm2)                                                                           \
+                le_dot_norm_streams_f32_##isa(q, x, ldx, n, d, out, x_norm2);                      \
+            else                                                                                   \
+                walk(q, x, ldx, n, d, out);                                                        \
             return;                                                                                \
         }                                                                                          \
         if (x_norm2) {                                                                             \
@@ -169,15 +173,18 @@ typedef float (*le_pair_f32_fn)(const float *a, const float *b, size_t n);
     static void le_dot_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,       \
                                        size_t ldx, size_t n, size_t d, float *out, size_t ldo,     \
                                        float *x_norm2) {                                           \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2, step_dot, le_dot_f32_##isa); \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, x_norm2, step_dot,                 \
+                          le_dot_streams_f32_##isa);                                               \
     }                                                                                              \
     static void le_l2sq_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,      \
                                         size_t ldx, size_t n, size_t d, float *out, size_t ldo) {  \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l2sq, le_l2sq_f32_##isa);  \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l2sq,                   \
+                          le_l2sq_streams_f32_##isa);                                              \
     }                                                                                              \
     static void le_l1_block_f32_##isa(const float *q, size_t ldq, size_t m, const float *x,        \
                                       size_t ldx, size_t n, size_t d, float *out, size_t ldo) {    \
-        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l1, le_l1_f32_##isa);      \
+        le_block_##isa##_(q, ldq, m, x, ldx, n, d, out, ldo, NULL, step_l1,                     \
+                          le_l1_streams_f32_##isa);                                                \
     }                                                                                              \
     static void le_dot_batch4_f32_##isa(const float *q, const float *const *c, size_t d,           \
                                         float *out) {                                              \
