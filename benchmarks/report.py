@@ -370,6 +370,63 @@ def section_scaleout() -> list[str]:
     return [*lines, ""]
 
 
+#: One-query rows of bench_one_query.py: ours, then the numpy, faiss and simsimd cases it is
+#: compared with (None where a peer has no such kernel).
+ONE_QUERY_ROWS = (
+    ("dot", "numpy M @ q", "faiss inner products", "simsimd dot"),
+    ("cosine", "numpy M @ q", None, "simsimd cosine"),
+    ("l2sq", "numpy M @ q", "faiss L2 squared", None),
+    ("top-10 dot", "numpy top-10", "faiss.knn top-10", None),
+    ("top-10 cosine", "numpy top-10", None, None),
+)
+
+
+def _round_ratio(seconds: dict[str, list[float]], ours: str, theirs: str) -> float:
+    """Median over interleaved rounds of ours / theirs."""
+    return _median([a / b for a, b in zip(seconds[ours], seconds[theirs], strict=True)])
+
+
+def section_one_query() -> list[str]:
+    """One query against 100k rows at d = 384 and 768 (bench_one_query.py, interleaved rounds):
+    times as ratios to numpy, faiss, simsimd and the read floors, against issue 15's targets."""
+    data = load("one_query")
+    lines = [machine_line(data, "Machine"), "",
+             f"Interleaved rounds (`OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_one_query "
+             f"--json benchmarks/results/one_query.json`): {data['rounds']} rounds of every case, "
+             f"{data['rows']:,} float32 rows, one thread unless stated. A ratio is the median "
+             "over the rounds of our time over theirs (below 1: ours is faster); targets: at most "
+             "0.85x numpy and faiss, cosine within 1.05x of dot. The best 1-thread floor is the "
+             "faster of 4 and 8 streams in each round.", "",
+             "| d | case | median | / numpy | / faiss | / simsimd | / floor, 1 stream | "
+             "/ best 1-thread floor |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    notes = []
+    for dims, seconds in data["seconds"].items():
+        best = dict(seconds)  # plus the best floors of each round
+        best["floor: 1 thread"] = [min(a, b) for a, b in zip(
+            seconds["floor: 4 streams"], seconds["floor: 8 streams"], strict=True)]
+        best["floor: 2 threads"] = [min(a, b) for a, b in zip(
+            seconds["floor: 2 threads x 4 streams"], seconds["floor: 2 threads x 8 streams"],
+            strict=True)]
+
+        def cell(ours: str, theirs: str | None, best: dict[str, list[float]] = best) -> str:
+            return f"{_round_ratio(best, ours, theirs):.2f}x" if theirs in best else ""
+
+        for ours, numpy, faiss, simsimd in ONE_QUERY_ROWS:
+            lines.append(f"| {dims} | {ours} | {fmt(_median(seconds[ours]))} | "
+                         f"{cell(ours, numpy)} | {cell(ours, faiss)} | {cell(ours, simsimd)} | "
+                         f"{cell(ours, 'floor: 1 stream')} | {cell(ours, 'floor: 1 thread')} |")
+        floors = _round_ratio(best, "floor: 1 thread", "floor: 2 threads")
+        reach = " (so 1.6x is out of reach here)" if floors < 1.6 else ""
+        notes.append(
+            f"- d = {dims}: cosine takes {_round_ratio(best, 'cosine', 'dot'):.2f}x dot's time. "
+            f"Dot on 2 threads is {_round_ratio(best, 'dot', 'dot, 2 threads'):.2f}x as fast as "
+            f"on one, at {_round_ratio(best, 'dot, 2 threads', 'floor: 2 threads'):.2f}x the "
+            f"time of the 2-thread read floor ({fmt(_median(best['floor: 2 threads']))}), which "
+            f"is {floors:.2f}x as fast as the best 1-thread read "
+            f"({fmt(_median(best['floor: 1 thread']))}){reach}.")
+    return [*lines, "", *notes, ""]
+
+
 def section_machines() -> list[str]:
     lines = ["| results file | machine, date and commit |", "| --- | --- |"]
     for path in sorted(RESULTS.glob("*.json")):
@@ -383,6 +440,7 @@ SECTIONS: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "machines": (HERE / "README.md", section_machines),
     "dense": (HERE / "README.md", section_dense),
     "batch": (HERE / "README.md", section_batch),
+    "one_query": (HERE / "README.md", section_one_query),
     "quant": (HERE / "README.md", section_quant),
     "embed": (HERE / "README.md", section_embed),
     "engine": (HERE / "README.md", section_engine),
