@@ -206,19 +206,17 @@ LE_ALWAYS_INLINE void le_dot_bf16_qtile_avx2_(const float *w, size_t ldw, const 
     __m256 acc[3][4];
     for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm256_setzero_ps();
     size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)(row + i));
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)(row + i + 16));
-        __m256 x0_low = le_bf16_low_avx2_(x0), x0_high = le_bf16_high_avx2_(x0);
-        __m256 x1_low = le_bf16_low_avx2_(x1), x1_high = le_bf16_high_avx2_(x1);
-        for (int t = 0; t < TQ; t++) {
-            const float *wt = w + t * ldw + i;
-            acc[t][0] = _mm256_fmadd_ps(_mm256_loadu_ps(wt), x0_low, acc[t][0]);
-            acc[t][1] = _mm256_fmadd_ps(_mm256_loadu_ps(wt + 8), x0_high, acc[t][1]);
-            acc[t][2] = _mm256_fmadd_ps(_mm256_loadu_ps(wt + 16), x1_low, acc[t][2]);
-            acc[t][3] = _mm256_fmadd_ps(_mm256_loadu_ps(wt + 24), x1_high, acc[t][3]);
+    for (; i + 32 <= n; i += 32)
+        for (int h = 0; h < 2; h++) { /* 16 values at a time: 12 accumulators, 3 row vectors, zero */
+            __m256i xv = _mm256_loadu_si256((const __m256i *)(row + i + 16 * h));
+            LE_IN_REGISTER(xv); /* one load for both shuffles: loads, not FMAs, bound this loop */
+            __m256 x_low = le_bf16_low_avx2_(xv), x_high = le_bf16_high_avx2_(xv);
+            for (int t = 0; t < TQ; t++) {
+                const float *wt = w + t * ldw + i + 16 * h;
+                acc[t][2 * h] = _mm256_fmadd_ps(_mm256_loadu_ps(wt), x_low, acc[t][2 * h]);
+                acc[t][2 * h + 1] = _mm256_fmadd_ps(_mm256_loadu_ps(wt + 8), x_high, acc[t][2 * h + 1]);
+            }
         }
-    }
     for (; i + 16 <= n; i += 16) {
         __m256i x0 = _mm256_loadu_si256((const __m256i *)(row + i));
         __m256 x0_low = le_bf16_low_avx2_(x0), x0_high = le_bf16_high_avx2_(x0);
