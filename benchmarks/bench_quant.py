@@ -92,7 +92,10 @@ CASES: dict[str, dict[str, Callable[[], object] | None]] = {
     },
     "1,000 queries x N: bf16 stored (dot)": {
         "lattice_embed": lambda: simd.similarity(QUERIES, BF16, "dot", threads=1),
+        "lattice_embed top-10": lambda: simd.top_k(QUERIES, BF16, K, "dot", threads=1),
         "lattice_embed 2 threads": lambda: simd.similarity(QUERIES, BF16, "dot", threads=2),
+        # our own many-query rate on the same shape: the bf16 tile's target is a multiple of it
+        "lattice_embed float32 rows": lambda: simd.similarity(QUERIES, MATRIX, "dot", threads=1),
         "numkong dots_packed": NK.get("bf16 many dots_packed"),
         "numpy sgemm (float32 rows)": lambda: np.matmul(QUERIES, MATRIX.T, out=SCORES),
     },

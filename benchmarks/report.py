@@ -199,6 +199,8 @@ def section_quant() -> list[str]:
         reference = next((name for name in impls if name.startswith("numpy sgemm (")), None)
         if reference:
             parts.append(f"{compare(ours, impls[reference], 'numpy sgemm')} over float32 rows")
+        if "lattice_embed float32 rows" in impls:
+            parts.append(f"{compare(ours, impls['lattice_embed float32 rows'], 'itself')} over float32 rows")
         lines.append(f"- {group}: lattice_embed " + "; ".join(parts) + ".")
     lines.append("")
     for group, impls in found.items():

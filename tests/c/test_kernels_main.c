@@ -371,6 +371,36 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
                 free(hq), free(hx), free(got);
             }
     }
+    /* bf16 many-query tiles: every score is the tier's pair kernel's, bit for bit, for 1 to 17
+       queries (every tile height and its remainders), rows not a multiple of any tile, d on both
+       sides of each step (16, 32, 64), queries and rows further apart than d; the last query and
+       the last row end at an unreadable page, and nothing is written past n in a row of out */
+    if (t->dot_bf16_block) {
+        static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 17}, ns[] = {1, 2, 3, 5, 7, 13, 17, 33};
+        static const size_t dims[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 129, 768};
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    size_t d = dims[di], m = ms[mi], n = ns[ni], ldq = d + (mi % 2 ? 5 : 0), ldx = d + (ni % 2 ? 0 : 3);
+                    size_t q_len = (m - 1) * ldq + d, x_len = (n - 1) * ldx + d, ldo = n + 1;
+                    uint16_t *hq = (uint16_t *)guarded(q_len / 2 + 1), *hx = (uint16_t *)guarded(x_len / 2 + 1);
+                    hq = (uint16_t *)((char *)hq + (q_len / 2 + 1) * 4 - 2 * q_len);
+                    hx = (uint16_t *)((char *)hx + (x_len / 2 + 1) * 4 - 2 * x_len);
+                    float *got = malloc(m * ldo * sizeof(float));
+                    for (size_t i = 0; i < q_len; i++) hq[i] = random_bf16();
+                    for (size_t i = 0; i < x_len; i++) hx[i] = random_bf16();
+                    for (size_t i = 0; i < m * ldo; i++) got[i] = -12345.0f;
+                    t->dot_bf16_block(hq, ldq, m, hx, ldx, n, d, got, ldo);
+                    int ok = 1;
+                    for (size_t i = 0; i < m; i++) {
+                        for (size_t j = 0; j < n; j++) ok &= got[i * ldo + j] == t->dot_bf16(hq + i * ldq, hx + j * ldx, d);
+                        ok &= got[i * ldo + n] == -12345.0f;
+                    }
+                    CHECK(ok, "%s dot_bf16_block differs from the pair kernel m=%zu n=%zu d=%zu ldq=%zu ldx=%zu",
+                          tier, m, n, d, ldq, ldx);
+                    free(got);
+                }
+    }
     /* int8 panels: m queries x rows laid out in panels, against plain row dots */
     if (t->dot_i8_panels) {
         static const size_t ms[] = {1, 3, 5, 13, 25}, rows_list[] = {1, 15, 16, 17, 33, 48, 64, 65, 100, 176},
@@ -496,6 +526,50 @@ static void check_search_threads(void) {
     }
 }
 
+/* bf16 search (source_quant.c over dot_bf16_block): the same scores and top-k whatever the
+   thread count, and each query's scores those of the query searched alone (a block of queries
+   and a lone query are summed alike). */
+static void check_search_threads_bf16(void) {
+    static const size_t shapes[][2] = {{1, 1000}, {3, 1000}, {17, 300}, {121, 20}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        size_t m = shapes[si][0], n = shapes[si][1], d = 97, k = 17;
+        uint16_t *q = malloc(m * d * 2), *x = malloc(n * d * 2);
+        float *q_norm = malloc(m * sizeof(float)), *x_norm = malloc(n * sizeof(float));
+        float *one = malloc(m * n * sizeof(float)), *many = malloc(m * n * sizeof(float)), *alone = malloc(n * sizeof(float));
+        float *top1 = malloc(m * k * sizeof(float)), *topn = malloc(m * k * sizeof(float));
+        int64_t *idx1 = malloc(m * k * sizeof(int64_t)), *idxn = malloc(m * k * sizeof(int64_t));
+        for (size_t i = 0; i < m * d; i++) q[i] = random_bf16();
+        for (size_t i = 0; i < n * d; i++) x[i] = random_bf16();
+        for (size_t i = 0; i < m; i++) q_norm[i] = 1.0f + (float)i;
+        for (size_t j = 0; j < n; j++) x_norm[j] = 2.0f + (float)j;
+        le_quant_rows_t qr = {.data = q, .stride = d * 2, .norm = q_norm}, xr = {.data = x, .stride = d * 2, .norm = x_norm};
+        for (int metric = LE_METRIC_DOT; metric <= LE_METRIC_COSINE; metric++) {
+            CHECK(le_similarity_quant(LE_STORE_BF16, &qr, m, &xr, n, d, metric, one, 1) == 0, "bf16 similarity");
+            CHECK(le_top_k_quant(LE_STORE_BF16, &qr, m, &xr, n, d, metric, k, idx1, top1, 1) == 0, "bf16 top_k");
+            int same = 1;
+            for (size_t i = 0; i < m; i++) {
+                le_quant_rows_t qi = qr;
+                qi.data = q + i * d, qi.norm = q_norm + i;
+                le_similarity_quant(LE_STORE_BF16, &qi, 1, &xr, n, d, metric, alone, 1);
+                same &= memcmp(alone, one + i * n, n * sizeof(float)) == 0;
+            }
+            CHECK(same, "bf16 similarity m=%zu n=%zu metric=%d: a query scored alone differs", m, n, metric);
+            static const size_t counts[] = {2, 3, 7, 64};
+            for (size_t ti = 0; ti < sizeof counts / sizeof counts[0]; ti++) {
+                le_similarity_quant(LE_STORE_BF16, &qr, m, &xr, n, d, metric, many, counts[ti]);
+                le_top_k_quant(LE_STORE_BF16, &qr, m, &xr, n, d, metric, k, idxn, topn, counts[ti]);
+                CHECK(memcmp(one, many, m * n * sizeof(float)) == 0,
+                      "bf16 similarity m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n, metric,
+                      counts[ti]);
+                CHECK(memcmp(idx1, idxn, m * k * sizeof(int64_t)) == 0 && memcmp(top1, topn, m * k * sizeof(float)) == 0,
+                      "bf16 top_k m=%zu n=%zu metric=%d threads=%zu differs from one thread", m, n, metric, counts[ti]);
+            }
+        }
+        free(q), free(x), free(q_norm), free(x_norm), free(one), free(many), free(alone);
+        free(top1), free(topn), free(idx1), free(idxn);
+    }
+}
+
 static int runnable(int isa) {
 #if defined(LE_EMULATE_X86)
     (void)isa;
@@ -544,6 +618,7 @@ int main(void) {
     CHECK(le_dot_f32(ones, ones, 3) == 3.0f, "dispatched dot");
     printf("dispatch best=%s\n", le_isa_name(le_dispatch_cap()));
     check_search_threads();
+    check_search_threads_bf16();
     printf("%s\n", failures ? "FAILED" : "PASSED");
     return failures != 0;
 }

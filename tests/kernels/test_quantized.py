@@ -369,6 +369,43 @@ def test_retrieval_fidelity_on_clustered_unit_vectors(d: int) -> None:
             assert recall(simd.top_k(q, stored, 10, "cosine", rescore=x)[0]) >= rescored_floor, tier
 
 
+class TestBf16ManyQueries:
+    """Many queries against a bf16 matrix run through register tiles (dot_bf16_block): each score
+    is the one-query path's, bit for bit, whatever the number of queries, the tile or query block
+    a pair falls in, and the thread count."""
+
+    @pytest.mark.parametrize("d", [1, 15, 33, 100, 768])
+    @pytest.mark.parametrize("m", [2, 3, 5, 7, 17, 64])
+    def test_each_query_scores_as_if_alone(self, isa: str, m: int, d: int) -> None:
+        x = vectors(203, d, 30)
+        q = vectors(m, d, 31)
+        stored = simd.quantize(x, "bf16")
+        for metric in ("dot", "cosine"):
+            many = simd.similarity(q, stored, metric, threads=1)
+            alone = np.stack([simd.similarity(q[i], stored, metric, threads=1) for i in range(m)])
+            assert np.array_equal(many, alone)
+            for threads in (2, 3):
+                assert np.array_equal(simd.similarity(q, stored, metric, threads=threads), many)
+            idx, top = simd.top_k(q, stored, 7, metric, threads=1)
+            for threads in (2, 3):
+                i2, t2 = simd.top_k(q, stored, 7, metric, threads=threads)
+                assert np.array_equal(i2, idx) and np.array_equal(t2, top)
+            for i in (0, m - 1):
+                i1, t1 = simd.top_k(q[i], stored, 7, metric, threads=1)
+                assert np.array_equal(i1, idx[i]) and np.array_equal(t1, top[i])
+
+    @pytest.mark.parametrize("d", [17, 768, 1537])
+    def test_dots_are_within_the_sum_tolerance_of_the_exact_products(self, isa: str, d: int) -> None:
+        x, q = vectors(41, d, 32), vectors(13, d, 33)
+        xb = simd.quantize(x, "bf16").to_f32().astype(np.float64)
+        qb = simd.quantize(q, "bf16").to_f32().astype(np.float64)
+        got = simd.similarity(q, simd.quantize(x, "bf16"), "dot")
+        for i in range(len(q)):
+            for j in range(len(x)):
+                exact, terms = oracle.dot(qb[i], xb[j])
+                assert oracle.close_to_sum(float(got[i, j]), exact, terms), (i, j)
+
+
 class TestQuantizationMatchesTheReference:
     """The C quantizers against numpy references of the original's rules, bit for bit."""
 

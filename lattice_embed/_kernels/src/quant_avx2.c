@@ -5,6 +5,8 @@
 #include "le/target.h"
 
 #if defined(LE_ARCH_X86_64)
+#include <stdlib.h>
+
 #include "le/common.h"
 #include "le/quant.h"
 
@@ -181,6 +183,77 @@ LE_ALWAYS_INLINE void le_dot_bf16_tile_avx2_(const uint16_t *q, const uint16_t *
 LE_DEFINE_QUANT_ROWS(avx2)
 LE_DEFINE_BF16_ROWS_STREAMED(avx2)
 
+/* Many queries. Widening bf16 costs a shuffle per 8 products, as much as the products' FMAs cost
+   on Zen 3's shuffle pipes, so each query is widened once to f32 and a tile of TQ widened queries
+   meets one row at a time: the row's 16 values are widened once for TQ queries, and the queries'
+   floats feed the FMAs straight from L1. Widened queries keep the lane order the pair kernel's
+   shuffles give each 16 values (le_bf16_low/high_avx2_), and every pair keeps the pair kernel's
+   four accumulators, steps and reductions: a score is le_dot_bf16_avx2's, bit for bit (a product
+   of two bf16 values is exact in f32, so which operand was widened first changes nothing). */
+LE_ALWAYS_INLINE void le_bf16_widen_avx2_(const uint16_t *q, size_t d, float *out) {
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(q + i));
+        _mm256_storeu_ps(out + i, le_bf16_low_avx2_(v));
+        _mm256_storeu_ps(out + i + 8, le_bf16_high_avx2_(v));
+    }
+    for (; i < d; i++) out[i] = le_bf16_to_f32_(q[i]);
+}
+
+/* TQ widened queries (`ldw` floats apart) against one row: out[t * ldo] */
+LE_ALWAYS_INLINE void le_dot_bf16_qtile_avx2_(const float *w, size_t ldw, const int TQ, const uint16_t *row,
+                                              size_t n, float *out, size_t ldo) {
+    __m256 acc[3][4];
+    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int h = 0; h < 2; h++) { /* 16 values at a time: 12 accumulators, 3 row vectors, zero */
+            __m256i xv = _mm256_loadu_si256((const __m256i *)(row + i + 16 * h));
+            LE_IN_REGISTER(xv); /* one load for both shuffles: loads, not FMAs, bound this loop */
+            __m256 x_low = le_bf16_low_avx2_(xv), x_high = le_bf16_high_avx2_(xv);
+            for (int t = 0; t < TQ; t++) {
+                const float *wt = w + t * ldw + i + 16 * h;
+                acc[t][2 * h] = _mm256_fmadd_ps(_mm256_loadu_ps(wt), x_low, acc[t][2 * h]);
+                acc[t][2 * h + 1] = _mm256_fmadd_ps(_mm256_loadu_ps(wt + 8), x_high, acc[t][2 * h + 1]);
+            }
+        }
+    for (; i + 16 <= n; i += 16) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)(row + i));
+        __m256 x0_low = le_bf16_low_avx2_(x0), x0_high = le_bf16_high_avx2_(x0);
+        for (int t = 0; t < TQ; t++) {
+            acc[t][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + t * ldw + i), x0_low, acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w + t * ldw + i + 8), x0_high, acc[t][1]);
+        }
+    }
+    for (int t = 0; t < TQ; t++) {
+        float sum = le_hsum_f32x8_avx2_(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]),
+                                                      _mm256_add_ps(acc[t][2], acc[t][3])));
+        for (size_t k = i; k < n; k++) sum += w[t * ldw + k] * le_bf16_to_f32_(row[k]);
+        out[t * ldo] = sum;
+    }
+}
+
+/* TQ queries, widened into w, against every row. */
+LE_ALWAYS_INLINE void le_dot_bf16_qrows_avx2_(const uint16_t *q, size_t ldq, const int TQ, const uint16_t *x,
+                                              size_t ldx, size_t n, size_t d, float *w, float *out, size_t ldo) {
+    for (int t = 0; t < TQ; t++) le_bf16_widen_avx2_(q + t * ldq, d, w + t * d);
+    for (size_t j = 0; j < n; j++) le_dot_bf16_qtile_avx2_(w, d, TQ, x + j * ldx, d, out + j, ldo);
+}
+
+static void le_dot_bf16_block_avx2(const uint16_t *q, size_t ldq, size_t m, const uint16_t *x, size_t ldx,
+                                   size_t n, size_t d, float *out, size_t ldo) {
+    float *w = m > 1 && d > 0 ? malloc(3 * d * sizeof(float)) : NULL;
+    if (!w) { /* one query (memory-bound: the rows kernel walks LE_STREAMS rows), or no memory */
+        for (size_t i = 0; i < m; i++) le_dot_bf16_rows_avx2(q + i * ldq, x, ldx, n, d, out + i * ldo);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 3 <= m; i += 3) le_dot_bf16_qrows_avx2_(q + i * ldq, ldq, 3, x, ldx, n, d, w, out + i * ldo, ldo);
+    if (m - i == 2) le_dot_bf16_qrows_avx2_(q + i * ldq, ldq, 2, x, ldx, n, d, w, out + i * ldo, ldo);
+    if (m - i == 1) le_dot_bf16_qrows_avx2_(q + i * ldq, ldq, 1, x, ldx, n, d, w, out + i * ldo, ldo);
+    free(w);
+}
+
 LE_TARGET_END
 
 const le_kernel_table_t le_quant_avx2 = {
@@ -192,6 +265,7 @@ const le_kernel_table_t le_quant_avx2 = {
     .hamming_b1_rows = le_hamming_b1_rows_avx2,
     .dot_bf16 = le_dot_bf16_avx2,
     .dot_bf16_rows = le_dot_bf16_rows_avx2,
+    .dot_bf16_block = le_dot_bf16_block_avx2,
 };
 
 #endif /* LE_ARCH_X86_64 */

@@ -5,6 +5,8 @@
 #include "le/target.h"
 
 #if defined(LE_ARCH_AARCH64)
+#include <stdlib.h>
+
 #include "le/common.h"
 #include "le/quant.h"
 
@@ -74,6 +76,51 @@ static float le_dot_bf16_neon(const uint16_t *a, const uint16_t *b, size_t n) {
 LE_DEFINE_QUANT_ROWS(neon)
 LE_DEFINE_BF16_ROWS(neon)
 
+/* Many queries: each query is widened to f32 once, and a tile of TQ widened queries meets one row
+   at a time, so the row is widened once for TQ queries. Every pair keeps the pair kernel's two
+   accumulators, steps and reduction (widening is exact, and vshll keeps the values in order):
+   a score is le_dot_bf16_neon's, bit for bit. 8 queries: 16 accumulators, 2 row vectors. */
+LE_ALWAYS_INLINE void le_dot_bf16_qtile_neon_(const float *w, size_t ldw, const int TQ, const uint16_t *row,
+                                              size_t n, float *out, size_t ldo) {
+    float32x4_t acc[8][2];
+    for (int t = 0; t < TQ; t++) acc[t][0] = acc[t][1] = vdupq_n_f32(0);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x8_t vx = vld1q_u16(row + i);
+        float32x4_t x_low = le_bf16_low_neon_(vx), x_high = le_bf16_high_neon_(vx);
+        for (int t = 0; t < TQ; t++) {
+            acc[t][0] = vfmaq_f32(acc[t][0], vld1q_f32(w + t * ldw + i), x_low);
+            acc[t][1] = vfmaq_f32(acc[t][1], vld1q_f32(w + t * ldw + i + 4), x_high);
+        }
+    }
+    for (int t = 0; t < TQ; t++) {
+        float sum = vaddvq_f32(vaddq_f32(acc[t][0], acc[t][1]));
+        for (size_t k = i; k < n; k++) sum += w[t * ldw + k] * le_bf16_to_f32_(row[k]);
+        out[t * ldo] = sum;
+    }
+}
+
+LE_ALWAYS_INLINE void le_dot_bf16_qrows_neon_(const uint16_t *q, size_t ldq, const int TQ, const uint16_t *x,
+                                              size_t ldx, size_t n, size_t d, float *w, float *out, size_t ldo) {
+    for (int t = 0; t < TQ; t++)
+        for (size_t k = 0; k < d; k++) w[t * d + k] = le_bf16_to_f32_(q[t * ldq + k]);
+    for (size_t j = 0; j < n; j++) le_dot_bf16_qtile_neon_(w, d, TQ, x + j * ldx, d, out + j, ldo);
+}
+
+static void le_dot_bf16_block_neon(const uint16_t *q, size_t ldq, size_t m, const uint16_t *x, size_t ldx,
+                                   size_t n, size_t d, float *out, size_t ldo) {
+    float *w = m > 1 && d > 0 ? malloc(8 * d * sizeof(float)) : NULL;
+    if (!w) { /* one query, or no memory: the rows kernel, which sums the same way */
+        for (size_t i = 0; i < m; i++) le_dot_bf16_rows_neon(q + i * ldq, x, ldx, n, d, out + i * ldo);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) le_dot_bf16_qrows_neon_(q + i * ldq, ldq, 8, x, ldx, n, d, w, out + i * ldo, ldo);
+    for (; i + 2 <= m; i += 2) le_dot_bf16_qrows_neon_(q + i * ldq, ldq, 2, x, ldx, n, d, w, out + i * ldo, ldo);
+    if (i < m) le_dot_bf16_qrows_neon_(q + i * ldq, ldq, 1, x, ldx, n, d, w, out + i * ldo, ldo);
+    free(w);
+}
+
 const le_kernel_table_t le_quant_neon = {
     .dot_i8 = le_dot_i8_neon,
     .dot_u4 = le_dot_u4_neon,
@@ -82,6 +129,7 @@ const le_kernel_table_t le_quant_neon = {
     .hamming_b1_rows = le_hamming_b1_rows_neon,
     .dot_bf16 = le_dot_bf16_neon,
     .dot_bf16_rows = le_dot_bf16_rows_neon,
+    .dot_bf16_block = le_dot_bf16_block_neon,
 };
 
 #endif /* LE_ARCH_AARCH64 */

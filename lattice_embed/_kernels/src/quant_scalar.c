@@ -60,6 +60,7 @@ static float le_dot_bf16_scalar(const uint16_t *a, const uint16_t *b, size_t n) 
 
 LE_DEFINE_QUANT_ROWS(scalar)
 LE_DEFINE_BF16_ROWS(scalar)
+LE_DEFINE_BF16_BLOCK_BY_ROWS(scalar)
 
 const le_kernel_table_t le_quant_scalar = {
     .dot_i8 = le_dot_i8_scalar,
@@ -70,4 +71,5 @@ const le_kernel_table_t le_quant_scalar = {
     .hamming_b1_rows = le_hamming_b1_rows_scalar,
     .dot_bf16 = le_dot_bf16_scalar,
     .dot_bf16_rows = le_dot_bf16_rows_scalar,
+    .dot_bf16_block = le_dot_bf16_block_scalar,
 };

@@ -115,16 +115,16 @@ static void le_quant_score_(void *state, size_t qi, size_t mb, size_t r0, size_t
         }
         break;
     }
-    case LE_STORE_BF16:
-        for (size_t i = 0; i < mb; i++) {
-            float *row = scores + i * nb;
-            le_dot_bf16_rows((const uint16_t *)(q + i * src->q.stride), (const uint16_t *)(x + r0 * src->x.stride),
-                             src->x.stride / sizeof(uint16_t), nb, src->dims, row);
-            const double fq = src->q_factor[qi + i];
-            if (src->metric == LE_METRIC_COSINE)
-                for (size_t j = 0; j < nb; j++)
-                    row[j] = (float)((double)row[j] * fq * st->x_factor[j]);
-        }
+    case LE_STORE_BF16: /* each dot is the pair kernel's, whatever the query block (see kernels.h) */
+        le_dot_bf16_block((const uint16_t *)q, src->q.stride / sizeof(uint16_t), mb,
+                          (const uint16_t *)(x + r0 * src->x.stride), src->x.stride / sizeof(uint16_t), nb,
+                          src->dims, scores, nb);
+        if (src->metric == LE_METRIC_COSINE)
+            for (size_t i = 0; i < mb; i++) {
+                float *row = scores + i * nb;
+                const double fq = src->q_factor[qi + i];
+                for (size_t j = 0; j < nb; j++) row[j] = (float)((double)row[j] * fq * st->x_factor[j]);
+            }
         break;
     }
 }

@@ -90,6 +90,13 @@ extern "C" {
     X(dot_bf16_rows, void,                                                                         \
       (const uint16_t *q, const uint16_t *x, size_t ldx, size_t n, size_t d, float *out),          \
       (q, x, ldx, n, d, out))                                                                      \
+    /* out[i * ldo + j] = dot_bf16(q_i, x_j) for m queries (ldq apart) and n rows (ldx apart),     \
+       through register tiles: each score is this tier's dot_bf16, bit for bit, whatever m,        \
+       n and the tile (or thread) a pair falls in */                                               \
+    X(dot_bf16_block, void,                                                                        \
+      (const uint16_t *q, size_t ldq, size_t m, const uint16_t *x, size_t ldx, size_t n,           \
+       size_t d, float *out, size_t ldo),                                                          \
+      (q, ldq, m, x, ldx, n, d, out, ldo))                                                         \
     /* ---- nn family: a transformer encoder's row operations, in place on rows x cols -------- */ \
     /* x = gelu(x + bias) with the exact (erf) GELU; bias may be NULL */                           \
     X(bias_gelu_f32, void, (float *x, size_t rows, size_t cols, const float *bias),                \

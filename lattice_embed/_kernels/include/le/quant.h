@@ -54,4 +54,12 @@ static inline float le_bf16_to_f32_(uint16_t bits) {
         for (size_t j = 0; j < n; j++) out[j] = le_dot_bf16_##isa(q, x + j * ldx, d);                \
     }
 
+/* Many bf16 queries as one query after another (the scalar tier: the reference, not a tile). */
+#define LE_DEFINE_BF16_BLOCK_BY_ROWS(isa)                                                            \
+    static void le_dot_bf16_block_##isa(const uint16_t *q, size_t ldq, size_t m, const uint16_t *x, \
+                                        size_t ldx, size_t n, size_t d, float *out, size_t ldo) {    \
+        for (size_t i = 0; i < m; i++)                                                               \
+            le_dot_bf16_rows_##isa(q + i * ldq, x, ldx, n, d, out + i * ldo);                        \
+    }
+
 #endif /* LE_QUANT_H */
