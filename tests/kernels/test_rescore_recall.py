@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lattice_embed import simd
-from lattice_embed.simd.search import RESCORE_FACTORS
+from lattice_embed.simd.search import HEAP_CANDIDATES, RESCORE_FACTORS
 
 ROWS, DIMS, CLUSTERS, QUERIES, K = 20_000, 384, 50, 32, 10
 
@@ -96,3 +96,19 @@ def test_candidates_are_capped_at_the_rows(tier: str) -> None:
         simd.top_k(q, stored, K, "cosine", rescore=x, candidates=9)
     with pytest.raises(TypeError, match="candidates must be an integer, got float"):
         simd.top_k(q, stored, K, "cosine", rescore=x, candidates=40.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("candidates", [40, HEAP_CANDIDATES, HEAP_CANDIDATES + 1, 1200])
+def test_both_ways_of_picking_candidates_rank_ties_by_index(candidates: int) -> None:
+    """Pools up to HEAP_CANDIDATES come from the kernels' heap, larger ones from numpy's
+    argpartition of the compressed scores: either way the result is ranked by exact score,
+    ties to the lower index, and a pool of every row gives the exact float32 top k."""
+    x, q = clustered_set(1.0, seed=4)
+    x = np.concatenate([x[:600], x[:600]])  # row i + 600 repeats row i: every score tied
+    stored = simd.quantize(x, "binary")
+    found, scores = simd.top_k(q[:3], stored, 2 * K, "cosine", rescore=x, candidates=candidates)
+    for rows, row_scores in zip(found, scores):
+        assert all(a > b or (a == b and i < j) for a, b, i, j in
+                   zip(row_scores, row_scores[1:], rows, rows[1:]))
+    if candidates >= len(x):
+        assert np.array_equal(found, simd.top_k(q[:3], x, 2 * K, "cosine")[0])
