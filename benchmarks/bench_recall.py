@@ -158,7 +158,7 @@ def measure(name: str, x: np.ndarray, q: np.ndarray, timing: bool,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 25_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 25_000, 5_000])
     parser.add_argument("--spreads", type=float, nargs="+", default=list(SPREADS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
