@@ -27,7 +27,7 @@ import argparse
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def int4_asymmetric_top_k(queries: np.ndarray, stored: simd.QuantizedMatrix,
     return np.argsort(-scores, axis=1, kind="stable")[:, :k]
 
 
-def _interleaved_best(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+def _interleaved_best(calls: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Best seconds of each call over `rounds` rounds of one call each, after a warm-up."""
     best = dict.fromkeys(calls, math.inf)
     for call in calls.values():

@@ -83,14 +83,14 @@ def top_k(
 
     Quantized matrices: with `rescore` (the float32 matrix the rows came from), the compressed
     tier proposes `candidates` rows per query and their exact float32 scores decide the k
-    returned, with those exact scores. The default is `RESCORE_FACTORS[tier] * k` (bf16 and int8
-    4 x k, int4 64 x k, binary 512 x k), capped at N: recall@10 >= 0.99 on clustered 384-d unit vectors
-    up to N = 100,000 (benchmarks/bench_recall.py). Rows that are harder to tell apart (many
-    near-ties, more rows) need more: pass `candidates` (>= k; more than N means every row).
-    Bytes read per query: the compressed scan, N x the tier's bytes per row (d = 384: bf16 772,
-    int8 396, int4 208, binary 48), plus candidates x d x 4 for the float32 rows rescored
-    (d = 384, k = 10: 61 KB at 4 x k, 0.98 MB at 64 x k, 7.9 MB at 512 x k; a float32 scan of 100,000
-    rows reads 154 MB).
+    returned, with those exact scores. The default is `RESCORE_FACTORS[tier] * k` (bf16 and
+    int8 4 x k, int4 64 x k, binary 512 x k), capped at N: recall@10 >= 0.99 on clustered 384-d
+    unit vectors up to N = 100,000 (benchmarks/bench_recall.py). Rows that are harder to tell
+    apart (more near-ties, more rows) need more: pass `candidates` (>= k; more than N means
+    every row). Bytes read per query: the compressed scan, N x the tier's bytes per row
+    (d = 384: bf16 772, int8 396, int4 208, binary 48), plus candidates x d x 4 for the float32
+    rows rescored (d = 384, k = 10: 61 KB at 4 x k, 0.98 MB at 64 x k, 7.9 MB at 512 x k; a
+    float32 scan of 100,000 rows reads 154 MB).
     """
     wanted = _count(k, "k")
     if isinstance(matrix, QuantizedMatrix):
