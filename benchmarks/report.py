@@ -429,6 +429,81 @@ def section_one_query() -> list[str]:
     return [*lines, "", *notes, ""]
 
 
+RECALL_TIERS = ("int8", "bf16", "int4", "binary")
+
+
+def _set_label(found: dict[str, Any]) -> str:
+    if found["set"] == "wide":
+        return f"wide: 50 clusters, spread {found['spread']:g}"
+    if found["set"] == "narrow":
+        return f"narrow: {found['clusters']} clusters, spread {found['spread']:g}"
+    return f"{found['set']} (the demo's corpus)"
+
+
+def _lowest(runs: list[dict[str, Any]], read: Callable[[dict[str, Any]], float]) -> str:
+    return f"{min(read(run) for run in runs):.3f}"
+
+
+def section_recall() -> list[str]:
+    """Recall@10 of the compressed tiers, and what rescoring costs (bench_recall.py)."""
+    data = load("recall")
+    by_set: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for found in data["sets"]:
+        by_set.setdefault((_set_label(found), found["rows"]), []).append(found)
+    lines = [machine_line(data, "Machine"), "",
+             f"Recall@10 against the exact float32 top 10 (`python -m benchmarks.bench_recall "
+             f"--json benchmarks/results/recall.json`), {data['dims']}-d unit vectors; the lowest "
+             "over the seeds measured. \"plain\": `top_k` on the compressed rows alone; \"int4 "
+             "asym.\": a numpy prototype scoring the float query against the int4 rows (same "
+             "bytes, query not quantized); \"rescored\": `top_k(..., rescore=)` at the default "
+             "candidates, the lowest tier's figure.", "",
+             "| set | rows | queries | 10th - 11th cosine | int8 | bf16 | int4 | int4 asym. "
+             "| binary | rescored |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (label, rows), runs in by_set.items():
+        plain = [_lowest(runs, lambda run, tier=tier: run["tiers"][tier]["plain"])
+                 for tier in RECALL_TIERS]
+        plain.insert(3, _lowest(runs, lambda run: run["tiers"]["int4"]["asymmetric_plain"]))
+        rescored = _lowest(runs, lambda run: min(entry["default_rescored"]
+                                                 for entry in run["tiers"].values()))
+        gap = min(run["gap_10_11"] for run in runs)
+        lines.append(f"| {label} | {rows:,} | {runs[0]['queries']} | {gap:.4f} | "
+                     + " | ".join(plain) + f" | {rescored} |")
+    lines += ["", "Candidates per result needed for recall@10 >= 0.99 (the smallest factor of "
+              f"{', '.join(str(f) for f in data['factors'])} that reached it on every seed), "
+              "against the default (`RESCORE_FACTORS`):", "",
+              "| set | rows | " + " | ".join(RECALL_TIERS) + " |",
+              "| --- | ---: | " + " | ".join("---:" for _ in RECALL_TIERS) + " |"]
+    first = data["sets"][0]["tiers"]
+    lines.append("| default | | " + " | ".join(f"{first[tier]['default_factor']}"
+                                                for tier in RECALL_TIERS) + " |")
+    for (label, rows), runs in by_set.items():
+        cells = []
+        for tier in RECALL_TIERS:
+            enough = [int(f) for f in map(str, data["factors"])
+                      if all(run["tiers"][tier]["rescored"][f] >= 0.99 for run in runs)]
+            cells.append(str(min(enough)) if enough else f"> {data['factors'][-1]}")
+        lines.append(f"| {label} | {rows:,} | " + " | ".join(cells) + " |")
+    timed = next((run for run in data["sets"] if "seconds_plain" in run["tiers"]["int8"]), None)
+    if timed:
+        rows, dims = timed["rows"], data["dims"]
+        lines += ["", f"Cost of one query against {rows:,} x {dims} rows at the defaults, "
+                  f"k = {data['k']}, one thread ({_set_label(timed)}; best of interleaved "
+                  "rounds): bytes read are the compressed scan (rows x bytes per row) plus the "
+                  f"float32 rows rescored (candidates x {dims} x 4).", "",
+                  "| tier | scan | rescored rows | top-10 plain | top-10 rescored | float32 "
+                  "top-10 |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for tier in RECALL_TIERS:
+            entry = timed["tiers"][tier]
+            candidates = min(entry["default_factor"] * data["k"], rows)
+            lines.append(
+                f"| {tier} | {entry['bytes_per_row'] * rows / 1e6:.1f} MB | {candidates:,} "
+                f"({candidates * dims * 4 / 1e6:.2f} MB) | {fmt(entry['seconds_plain'])} | "
+                f"{fmt(entry['seconds_default_rescored'])} | "
+                f"{fmt(entry['seconds_float32_top_k'])} ({rows * dims * 4 / 1e6:.0f} MB) |")
+    return [*lines, ""]
+
+
 def section_machines() -> list[str]:
     lines = ["| results file | machine, date and commit |", "| --- | --- |"]
     for path in sorted(RESULTS.glob("*.json")):
@@ -448,6 +523,8 @@ SECTIONS: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "engine": (HERE / "README.md", section_engine),
     "scaleout": (HERE.parent / "README.md", section_scaleout),
     "scaleout_bench": (HERE / "README.md", section_scaleout),
+    "recall": (HERE.parent / "README.md", section_recall),
+    "recall_bench": (HERE / "README.md", section_recall),
 }
 MARK = re.compile(r"<!-- report\.py: (\w+) -->\n.*?<!-- /report\.py -->", re.DOTALL)
 

@@ -13,8 +13,19 @@ from lattice_embed.simd.quantized import QuantizedMatrix
 
 __all__ = ["similarity", "top_k"]
 
-#: Candidates rescored per result when top_k(rescore=...) is given no `candidates`.
-RESCORE_FACTOR = 4
+#: Candidates rescored per result, by tier, when top_k(rescore=...) is given no `candidates`.
+#: The noisier a tier's scores, the more rows their exact float32 scores must decide among:
+#: these kept recall@10 >= 0.99 on every clustered 384-d set of benchmarks/bench_recall.py
+#: up to N = 100,000 (int8 and bf16 needed 2, int4 32, binary 512 on the widest clusters).
+RESCORE_FACTORS: dict[str, int] = {"bf16": 4, "int8": 4, "int4": 64, "binary": 512}
+
+#: Candidate pools larger than this are picked from the compressed scores by numpy's
+#: introselect instead of the kernels' bounded heap, whose cost grows with its size (binary,
+#: 100,000 x 384 rows, one query on Zen 3: the heap's best 5,120 took 3.7 ms, the scores and
+#: argpartition 1.5 ms; at 640 the two were level).
+HEAP_CANDIDATES = 512
+#: The most compressed scores held at once while a large pool is picked (16 MiB of float32).
+SCORES_PER_CHUNK = 1 << 22
 
 F32 = NDArray[np.float32]
 I64 = NDArray[np.int64]
@@ -71,8 +82,15 @@ def top_k(
     kernels' memory bound in the README).
 
     Quantized matrices: with `rescore` (the float32 matrix the rows came from), the compressed
-    tier proposes `candidates` rows per query (default 4 * k) and their exact float32 scores
-    decide the k returned, with those exact scores.
+    tier proposes `candidates` rows per query and their exact float32 scores decide the k
+    returned, with those exact scores. The default is `RESCORE_FACTORS[tier] * k` (bf16 and
+    int8 4 x k, int4 64 x k, binary 512 x k), capped at N: recall@10 >= 0.99 on clustered 384-d
+    unit vectors up to N = 100,000 (benchmarks/bench_recall.py). Rows that are harder to tell
+    apart (more near-ties, more rows) need more: pass `candidates` (>= k; more than N means
+    every row). Bytes read per query: the compressed scan, N x the tier's bytes per row
+    (d = 384: bf16 772, int8 396, int4 208, binary 48), plus candidates x d x 4 for the float32
+    rows rescored (d = 384, k = 10: 61 KB at 4 x k, 0.98 MB at 64 x k, 7.9 MB at 512 x k; a
+    float32 scan of 100,000 rows reads 154 MB).
     """
     wanted = _count(k, "k")
     if isinstance(matrix, QuantizedMatrix):
@@ -124,18 +142,41 @@ def _rescored_top_k(
     exact = np.asarray(rescore)
     if exact.shape != matrix.shape:
         raise ValueError(f"rescore has shape {exact.shape}, the quantized matrix {matrix.shape}")
-    pool = RESCORE_FACTOR * k if candidates is None else _count(candidates, "candidates")
-    if pool < k:
-        raise ValueError(f"candidates ({pool}) must be at least k ({k})")
+    if candidates is None:
+        pool = RESCORE_FACTORS[matrix.tier] * k
+    else:
+        pool = _count(candidates, "candidates")
+        if pool < k:
+            raise ValueError(f"candidates ({pool}) must be at least k ({k})")
+    pool = min(pool, matrix.rows)  # more candidates than rows is every row
     q = np.asarray(queries)
     single = q.ndim == 1
     block = q[None, :] if single else q
-    proposed, _ = quantized.search(block, matrix, metric, pool, threads)
+    proposed = _candidates(block, matrix, metric, pool, threads)
     kk = min(k, proposed.shape[1])
     indices = np.empty((len(block), kk), np.int64)
     scores = np.empty((len(block), kk), np.float32)
-    for i, (query, rows) in enumerate(zip(block, proposed)):
+    for i, (query, proposal) in enumerate(zip(block, proposed)):
+        rows = np.sort(proposal)  # in storage order: a faster gather, and ties stay by index
         exact_scores = _core.similarity(query, exact[rows], metric)
-        order = np.lexsort((rows, -exact_scores))[:kk]  # best first, ties to the lower index
+        order = np.argsort(-exact_scores, kind="stable")[:kk]  # best first, ties to lower index
         indices[i], scores[i] = rows[order], exact_scores[order]
     return (indices[0], scores[0]) if single else (indices, scores)
+
+
+def _candidates(
+    block: ArrayLike, matrix: QuantizedMatrix, metric: str, pool: int, threads: int | None
+) -> I64:
+    """The `pool` rows of best compressed score for each query of `block` (M, d), in no set
+    order; which of several rows tied at the edge of the pool is taken is left open."""
+    queries = np.asarray(block)
+    if pool <= HEAP_CANDIDATES or len(queries) == 0:
+        proposed: I64 = quantized.search(queries, matrix, metric, pool, threads)[0]
+        return proposed
+    chunk = max(1, SCORES_PER_CHUNK // matrix.rows)
+    parts = []
+    for first in range(0, len(queries), chunk):
+        scores = quantized.search(queries[first:first + chunk], matrix, metric, None, threads)
+        # similarities only (rescoring refuses hamming): the largest are best; NaN sorts last
+        parts.append(np.argpartition(-scores, pool - 1, axis=1)[:, :pool])
+    return np.concatenate(parts).astype(np.int64, copy=False)

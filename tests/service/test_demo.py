@@ -6,8 +6,49 @@ import io
 
 import pytest
 
-from lattice_embed.service.demo import QUERIES, load_corpus, run_demo
+from lattice_embed.service.demo import (
+    QUERIES,
+    compare_to_numpy,
+    cpu_name,
+    headline,
+    load_corpus,
+    run_demo,
+)
 from tests.conftest import require_module
+
+
+@pytest.mark.parametrize(("ratio", "words"), [
+    (2.04, "2.0x faster than numpy"),
+    (1.15, "1.1x faster than numpy"),
+    (1.08, "about the same as numpy (1.08x)"),
+    (1.0, "about the same as numpy (1.00x)"),
+    (0.95, "about the same as numpy (0.95x)"),
+    (0.8, "1.2x slower than numpy"),
+    (0.5, "2.0x slower than numpy"),
+])
+def test_a_measured_ratio_reads_as_faster_the_same_or_slower(ratio: float, words: str) -> None:
+    assert compare_to_numpy(ratio) == words
+
+
+def test_the_headline_claims_no_speed_up_the_ratios_do_not_show() -> None:
+    line = headline({"top-10": 0.95, "dot scores": 0.7}, "AMD EPYC (avx2 kernels)")
+    assert line == ("On AMD EPYC (avx2 kernels): top-10 about the same as numpy (0.95x); "
+                    "dot scores 1.4x slower than numpy.")
+    assert "faster" not in line
+    both = headline({"top-10": 2.1, "dot scores": 1.9}, "Intel Xeon (avx512 kernels)")
+    assert both == ("On Intel Xeon (avx512 kernels): top-10 2.1x faster than numpy; dot scores "
+                    "1.9x faster than numpy.")
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="a time ratio must be a positive number"):
+            compare_to_numpy(bad)
+
+
+def test_the_cpu_is_named_with_its_active_kernels() -> None:
+    from lattice_embed import simd
+
+    name = cpu_name()
+    assert name.endswith(f" ({simd.capabilities()['active']} kernels)")
+    assert len(name) > len(" ( kernels)") + len(simd.capabilities()["active"])
 
 
 def test_the_corpus_ships_with_the_package() -> None:
@@ -38,7 +79,9 @@ def test_the_demo_finds_the_right_topic_and_times_the_search(
         for hit, next_hit in zip(hits[query], hits[query][1:])
     )
     assert "1 query against 5,000 x 384 float32 rows" in out.getvalue()
-    assert sum("speedup" in line for line in lines) == 2
+    assert sum("numpy time / ours" in line for line in lines) == 2
+    assert lines[-1].startswith(f"On {cpu_name()}: top-10 ")
+    assert "dot scores" in lines[-1] and "numpy" in lines[-1]
     assert capsys.readouterr().err == ""  # no progress bar into a pipe or a log
 
 
