@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -120,5 +121,18 @@ def assert_spaces_match_documents(db: str, setup: dict[str, Path], spaces: int =
 
 def status(db: str) -> dict[str, Any]:
     return json.loads(cli("migrate", "status", "--db", str(db), "--json").stdout)
+
+
+def wait_for_progress(db: str, runner: subprocess.Popen[str], beyond: int = 0,
+                      timeout: float = 180) -> int:
+    """Waits until the backfill `runner` drives has processed more than `beyond` documents, and
+    returns the count: a command sent then finds the run under way, however slowly a loaded
+    machine starts processes."""
+    deadline = time.monotonic() + timeout
+    while (processed := int(status(db)["processed"])) <= beyond:
+        assert runner.poll() is None, f"the run ended first: {runner.communicate()}"
+        assert time.monotonic() < deadline, f"no document processed past {beyond} in {timeout} s"
+        time.sleep(0.2)
+    return processed
 
 

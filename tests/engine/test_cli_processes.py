@@ -22,6 +22,7 @@ from .processes import (
     jsonl,
     start,
     status,
+    wait_for_progress,
 )
 
 
@@ -172,8 +173,9 @@ def test_writers_in_other_processes_and_threads_during_the_backfill(
 
 def test_pause_resume_and_cancel_from_a_second_process(db: str, setup: dict[str, Path]) -> None:
     cli("migrate", "plan", "--db", str(db), "--to", str(setup["cls"]), "--batch-size", "10")
-    runner = start("migrate", "run", "--db", str(db), "--rate", "60", "--no-progress")
-    time.sleep(2.0)
+    # 20 texts/s: a run takes 12 s, long enough for a pause or cancel to land in the middle
+    runner = start("migrate", "run", "--db", str(db), "--rate", "20", "--no-progress")
+    wait_for_progress(db, runner)
     cli("migrate", "pause", "--db", str(db), "--reason", "nightly batch window is over")
     _, err = runner.communicate(timeout=120)
     assert runner.returncode == 1
@@ -183,8 +185,8 @@ def test_pause_resume_and_cancel_from_a_second_process(db: str, setup: dict[str,
     again = cli("migrate", "run", "--db", str(db), check=False)
     assert again.returncode == 1 and "paused" in again.stderr
     cli("migrate", "resume", "--db", str(db))
-    runner = start("migrate", "run", "--db", str(db), "--rate", "60", "--no-progress")
-    time.sleep(1.5)
+    runner = start("migrate", "run", "--db", str(db), "--rate", "20", "--no-progress")
+    wait_for_progress(db, runner, beyond=paused["processed"])  # type: ignore[arg-type]
     cli("migrate", "cancel", "--db", str(db))
     _, err = runner.communicate(timeout=120)
     assert runner.returncode == 1 and "cancelled" in err
@@ -218,8 +220,8 @@ def test_resuming_with_another_target_model_is_refused(db: str, setup: dict[str,
     target = tmp_path / "target-model"
     cli("model", "derive", "all-minilm-l6-v2", str(target), "--pooling", "cls")
     cli("migrate", "plan", "--db", str(db), "--to", str(target), "--batch-size", "10")
-    runner = start("migrate", "run", "--db", str(db), "--rate", "60", "--no-progress")
-    time.sleep(1.5)
+    runner = start("migrate", "run", "--db", str(db), "--rate", "20", "--no-progress")
+    wait_for_progress(db, runner)
     cli("migrate", "pause", "--db", str(db))
     runner.communicate(timeout=120)
     cli("migrate", "resume", "--db", str(db))
