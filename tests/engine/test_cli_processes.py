@@ -186,7 +186,7 @@ def test_pause_resume_and_cancel_from_a_second_process(db: str, setup: dict[str,
     assert again.returncode == 1 and "paused" in again.stderr
     cli("migrate", "resume", "--db", str(db))
     runner = start("migrate", "run", "--db", str(db), "--rate", "20", "--no-progress")
-    wait_for_progress(db, runner, beyond=paused["processed"])  # type: ignore[arg-type]
+    wait_for_progress(db, runner, beyond=paused["processed"])
     cli("migrate", "cancel", "--db", str(db))
     _, err = runner.communicate(timeout=120)
     assert runner.returncode == 1 and "cancelled" in err
