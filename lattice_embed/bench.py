@@ -38,7 +38,7 @@ Case = tuple[str, str, Callable[[], object], Callable[[], object]]
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One case: best seconds per call of each side, and how many times faster we are."""
+    """One case: best seconds per call of each side, and their ratio."""
 
     group: str
     case: str
@@ -48,8 +48,23 @@ class BenchRow:
     numpy_s: float
 
     @property
-    def speedup(self) -> float:
+    def vs_numpy(self) -> float:
+        """numpy's time over ours: above 1, lattice_embed is faster; below 1, numpy is."""
         return self.numpy_s / self.lattice_embed_s
+
+
+def cpu_name() -> str:
+    """This CPU as the OS names it (Linux's model name, else the platform's), and the kernel
+    tier running on it."""
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            name = next((line.split(":", 1)[1].strip() for line in info
+                         if line.startswith("model name")), "")
+    except OSError:  # not Linux: the platform's name below
+        pass
+    name = name or platform.processor() or platform.machine() or "an unnamed CPU"
+    return f"{name} ({simd.capabilities()['active']} kernels)"
 
 
 def best_seconds(call: Callable[[], object], budget: float, repeats: int = 5) -> float:
@@ -145,19 +160,19 @@ def _blas_note(one_thread: bool) -> str:
 
 def render_table(results: list[BenchRow], one_thread: bool, rows: int) -> str:
     """The table `lattice-embed bench` prints."""
-    tier = simd.capabilities()["active"]
     header = (f"{'group':<11}{'case':<22}{'d':>6}{'lattice_embed':>15}{'numpy':>12}"
-              f"{'speedup':>10}")
+              f"{'vs numpy':>10}")
     lines = [
-        f"lattice_embed {__version__} ({tier}) against numpy {np.__version__}, best of repeats,",
-        f"one thread ({_blas_note(one_thread)}); matrices of {rows:,} rows",
+        f"lattice_embed {__version__} against numpy {np.__version__}, best of repeats,",
+        f"on {cpu_name()}, one thread ({_blas_note(one_thread)}); matrices of {rows:,} rows",
+        "(vs numpy: numpy's time over lattice_embed's; above 1x lattice_embed is faster)",
         "(quantized: lattice_embed searches the compressed rows, numpy the float32 ones)",
         header, "-" * len(header),
     ]
     for row in results:
         lines.append(f"{row.group:<11}{row.case:<22}{row.dims:>6}"
                      f"{_format_time(row.lattice_embed_s):>15}{_format_time(row.numpy_s):>12}"
-                     f"{row.speedup:>9.1f}x")
+                     f"{row.vs_numpy:>9.2f}x")
     return "\n".join(lines)
 
 
@@ -168,8 +183,9 @@ def report_json(results: list[BenchRow], one_thread: bool, rows: int) -> dict[st
         "tier": simd.capabilities()["active"],
         "numpy": np.__version__,
         "machine": platform.machine(),
+        "cpu": cpu_name(),
         "threads": 1,
         "numpy_blas_one_thread": one_thread,
         "rows": rows,
-        "results": [{**asdict(row), "speedup": row.speedup} for row in results],
+        "results": [{**asdict(row), "vs_numpy": row.vs_numpy} for row in results],
     }

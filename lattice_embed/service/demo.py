@@ -13,7 +13,6 @@ measured ratios (`headline()`): faster, about the same, or slower.
 from __future__ import annotations
 
 import math
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .. import simd
+from ..bench import cpu_name
 from ._bert import blas_limiter
 from .base import FloatArray
 from .native import NativeEmbeddingService
@@ -121,20 +121,6 @@ def headline(ratios: dict[str, float], cpu: str) -> str:
     numpy (1.04x)." Only what was measured here: no speed-up the ratios do not show."""
     parts = [f"{case} {compare_to_numpy(ratio)}" for case, ratio in ratios.items()]
     return f"On {cpu}: " + "; ".join(parts) + "."
-
-
-def cpu_name() -> str:
-    """This CPU as the OS names it (Linux's model name, else the platform's), and the kernel
-    tier running on it."""
-    name = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            name = next((line.split(":", 1)[1].strip() for line in info
-                         if line.startswith("model name")), "")
-    except OSError:  # not Linux: the platform's name below
-        pass
-    name = name or platform.processor() or platform.machine() or "an unnamed CPU"
-    return f"{name} ({simd.capabilities()['active']} kernels)"
 
 
 def run_demo(out: TextIO = sys.stdout, *, search_rows: int = 100_000, repeat: int = 20) -> int:
