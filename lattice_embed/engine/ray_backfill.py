@@ -10,14 +10,16 @@ restarts the actor and retries its run. The driver shows the store's progress an
 backfill is complete, measures the gate and cuts over.
 
 A local cluster (no `address`) listens and talks on 127.0.0.1 only (`_loopback_only`), keeps its
-files in `temp_dir` (a new temporary folder by default) and is shut down at the end. The store must be reachable from every
-worker: PostgreSQL for a real cluster (a SQLite file works when every worker is on this machine).
+files in `temp_dir` (by default a new temporary folder, removed after) and is shut down at the
+end. The store must be reachable from every worker: PostgreSQL for a real cluster (a SQLite
+file works when every worker is on this machine).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -76,8 +78,8 @@ def _init_ray(address: str | None, temp_dir: str | None, workers: int, threads: 
         ray.init(address=address, **quiet)
     else:
         ray.init(num_cpus=max(os.cpu_count() or 1, workers * threads),
-                 _node_ip_address="127.0.0.1", _temp_dir=temp_dir or tempfile.mkdtemp(
-                     prefix="lattice-ray-"), object_store_memory=_OBJECT_STORE_BYTES, **quiet)
+                 _node_ip_address="127.0.0.1", _temp_dir=temp_dir,
+                 object_store_memory=_OBJECT_STORE_BYTES, **quiet)
     return True
 
 
@@ -112,8 +114,11 @@ def run_on_ray(
         import ray
         from ray.exceptions import RayError
 
-        started = _init_ray(address, temp_dir, workers, threads)
+        owned = (tempfile.mkdtemp(prefix="lattice-ray-") if address is None and temp_dir is None
+                 else None)  # a folder of our own for a local cluster's files, removed after
+        started = False
         try:
+            started = _init_ray(address, temp_dir or owned, workers, threads)
             actor: Any = ray.remote(num_cpus=threads, max_restarts=3, max_task_retries=3)(
                 BackfillWorker)
             each = None if rate is None else rate / workers
@@ -134,6 +139,8 @@ def run_on_ray(
         finally:
             if started:
                 ray.shutdown()
+            if owned is not None:
+                _remove(owned)
         record = engine.migration() or record
         if failures and port_state(record).RUST_NAME == "InProgress":
             raise EngineError(f"{len(failures)} of {workers} Ray workers failed for good "
@@ -147,6 +154,16 @@ def run_on_ray(
                     + ", ".join(str(r["batches"]) for r in results) + ")")
     finally:
         engine.close()
+
+
+def _remove(folder: str) -> None:
+    """Remove the cluster's temporary folder; its last processes may still be writing logs as
+    they stop, so an attempt that leaves something behind is repeated for a few seconds."""
+    deadline = time.monotonic() + 10
+    while os.path.exists(folder) and time.monotonic() < deadline:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.path.exists(folder):
+            time.sleep(0.2)
 
 
 class _Progress:

@@ -157,7 +157,9 @@ def _rescored_top_k(
     indices = np.empty((len(block), kk), np.int64)
     scores = np.empty((len(block), kk), np.float32)
     for i, (query, proposal) in enumerate(zip(block, proposed)):
-        rows = np.sort(proposal)  # in storage order: a faster gather, and ties stay by index
+        # in storage order: a faster gather, and ties stay by index. A stable sort: numpy's
+        # AVX2 quicksort crashed QEMU 7.2's Haswell emulation here (CI), where this one runs
+        rows = np.sort(proposal, kind="stable")
         exact_scores = _core.similarity(query, exact[rows], metric)
         order = np.argsort(-exact_scores, kind="stable")[:kk]  # best first, ties to lower index
         indices[i], scores[i] = rows[order], exact_scores[order]

@@ -26,13 +26,14 @@ from .helpers import live_documents, space_vectors
 CORPUS = 240
 
 
-def cli(*args: str, stdin: str | None = None, check: bool = True,
-        timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`lattice-embed ARGS` in a new process, as a user would run it."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LATTICE_EMBED_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)
+def cli(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 300,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`lattice-embed ARGS` in a new process, as a user would run it (`env`: added to ours)."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "LATTICE_EMBED_NUM_THREADS": "1",
+                   **(env or {})}
+    environment.pop("PYTHONPATH", None)
     done = subprocess.run([sys.executable, "-m", "lattice_embed", *args], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=timeout)
+                          capture_output=True, text=True, env=environment, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"lattice-embed {' '.join(args)} exited {done.returncode}:\n"
                              f"{done.stderr}")

@@ -182,6 +182,7 @@ def test_ray_workers_share_the_backfill(pg: Stores, setup: dict[str, Path],
     assert driver.returncode == 0, err
     assert listening and all(ip in ("127.0.0.1", "::ffff:127.0.0.1") for ip, _ in listening), \
         listening  # a local cluster listens on the loopback interface only
+    assert not list(ray_tmp.glob("lattice-ray-*"))  # its files went with it
     counts = re.search(r"2 Ray workers, batches: (\d+), (\d+)", out)
     assert counts is not None, out
     assert all(int(n) > 0 for n in counts.groups()) and sum(map(int, counts.groups())) == 24
@@ -228,7 +229,8 @@ def test_a_killed_ray_driver_resumes_where_it_stopped(pg: Stores, setup: dict[st
     assert not _processes_using(ray_tmp)
     stopped = status(url)
     assert stopped["state"] == "InProgress" and stopped["processed"] < CORPUS
-    resumed = cli("migrate", "run", "--db", url, "--ray", "--workers", "2", "--no-progress")
+    resumed = cli("migrate", "run", "--db", url, "--ray", "--workers", "2", "--no-progress",
+                  env={"TMPDIR": str(ray_tmp)})
     assert "completed" in resumed.stdout
     final = status(url)
     assert (final["processed"] + final["skipped"], final["total"]) == (CORPUS, CORPUS)
