@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from lattice_embed import __version__, simd
 
-__all__ = ["BenchRow", "best_seconds", "run_bench", "render_table", "report_json"]
+__all__ = ["BenchRow", "best_seconds", "cpu_name", "render_table", "report_json", "run_bench"]
 
 K = 10
 QUANTIZED_TIERS = ("int8", "int4", "binary", "bf16")

@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import StoreError
 from .records import Batch, Document, Event, MigrationRecord, Skip, Space, SpaceSpec, decode, encode
+from .sql_tx import SqlTx
 from .store import SCHEMA_VERSION, FloatMatrix, VectorChanges, VectorRows
 
 __all__ = ["PostgresStore"]
@@ -72,31 +73,13 @@ def _rows(rows: list[tuple[int, str, int, Any]], dims: int) -> VectorRows:
     return VectorRows(seqs, [row[1] for row in rows], versions, matrix)
 
 
-class _Tx:
+class _Tx(SqlTx):
     """A transaction on one pooled connection (see `lattice_embed.engine.store.Tx`)."""
 
-    def __init__(self, conn: Any, write: bool, dims: dict[int, int]) -> None:
-        self._conn = conn
-        self._write = write
-        self._stamp: int | None = None
-        self._dims = dims
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(self._conn.execute(sql, params).fetchall())
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params).fetchone()
-
-    @property
-    def stamp(self) -> int:
-        if self._stamp is None:
-            if self._write:
-                row = self._one(f"UPDATE {SCHEMA}.meta SET value = (value::bigint + 1)::text "
-                                "WHERE key = 'stamp' RETURNING value")
-            else:
-                row = self._one(f"SELECT value FROM {SCHEMA}.meta WHERE key = 'stamp'")
-            self._stamp = int(row[0])
-        return self._stamp
+    NEXT_STAMP = (f"UPDATE {SCHEMA}.meta SET value = (value::bigint + 1)::text "
+                  "WHERE key = 'stamp' RETURNING value")
+    READ_STAMP = f"SELECT value FROM {SCHEMA}.meta WHERE key = 'stamp'"
+    SPACE_RECORD = f"SELECT record FROM {SCHEMA}.spaces WHERE space_id = %s"
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -173,15 +156,6 @@ class _Tx:
     def drop_space(self, space_id: int) -> None:
         self._conn.execute(f"DROP TABLE IF EXISTS {_vectors(space_id)}")
         self._conn.execute(f"DELETE FROM {SCHEMA}.spaces WHERE space_id = %s", (space_id,))
-
-    def _dimensions(self, space_id: int) -> int:
-        if space_id not in self._dims:
-            row = self._one(f"SELECT record FROM {SCHEMA}.spaces WHERE space_id = %s",
-                            (space_id,))
-            if row is None:
-                raise StoreError(f"no space with id {space_id}")
-            self._dims[space_id] = decode(row[0], Space).spec.dimensions
-        return self._dims[space_id]
 
     def put_vectors(
         self, space_id: int, keys: Sequence[tuple[int, int]], matrix: FloatMatrix

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import StoreError
 from .records import Batch, Document, Event, MigrationRecord, Skip, Space, SpaceSpec, decode, encode
+from .sql_tx import SqlTx
 from .store import SCHEMA_VERSION, FloatMatrix, VectorChanges, VectorRows
 
 __all__ = ["SQLiteStore"]
@@ -99,31 +100,15 @@ def _rows(rows: list[tuple[int, str, int, bytes]], dims: int) -> VectorRows:
     return VectorRows(seqs, [row[1] for row in rows], versions, matrix.reshape(len(rows), dims))
 
 
-class _Tx:
+class _Tx(SqlTx):
     """A transaction on one connection (see `lattice_embed.engine.store.Tx`)."""
 
-    def __init__(self, conn: sqlite3.Connection, write: bool) -> None:
-        self._conn = conn
-        self._write = write
-        self._stamp: int | None = None
-        self._dims: dict[int, int] = {}
+    _conn: sqlite3.Connection
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._conn.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params).fetchone()
-
-    @property
-    def stamp(self) -> int:
-        if self._stamp is None:
-            if self._write:
-                row = self._one("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
-                                "WHERE key = 'stamp' RETURNING value")
-            else:
-                row = self._one("SELECT value FROM meta WHERE key = 'stamp'")
-            self._stamp = int(row[0])
-        return self._stamp
+    NEXT_STAMP = ("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                  "WHERE key = 'stamp' RETURNING value")
+    READ_STAMP = "SELECT value FROM meta WHERE key = 'stamp'"
+    SPACE_RECORD = "SELECT record FROM spaces WHERE space_id = ?"
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -190,14 +175,6 @@ class _Tx:
     def drop_space(self, space_id: int) -> None:
         self._conn.execute("DELETE FROM vectors WHERE space_id = ?", (space_id,))
         self._conn.execute("DELETE FROM spaces WHERE space_id = ?", (space_id,))
-
-    def _dimensions(self, space_id: int) -> int:
-        if space_id not in self._dims:
-            row = self._one("SELECT record FROM spaces WHERE space_id = ?", (space_id,))
-            if row is None:
-                raise StoreError(f"no space with id {space_id}")
-            self._dims[space_id] = decode(row[0], Space).spec.dimensions
-        return self._dims[space_id]
 
     def put_vectors(
         self, space_id: int, keys: Sequence[tuple[int, int]], matrix: FloatMatrix
@@ -438,7 +415,7 @@ class SQLiteStore:
         except sqlite3.OperationalError as error:
             raise StoreError(f"store {self.path}: {error}") from error
         try:
-            yield _Tx(conn, write)
+            yield _Tx(conn, write, {})
         except BaseException:
             conn.execute("ROLLBACK")
             raise
