@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -170,12 +171,20 @@ def test_two_drivers_on_one_database_share_the_work(pg: Stores, setup: dict[str,
     assert_spaces_match_documents(url, setup)
 
 
-def test_ray_workers_share_the_backfill(pg: Stores, setup: dict[str, Path],
-                                        ray_tmp: Path) -> None:
+def plan_and_drive_on_ray(pg: Stores, setup: dict[str, Path], ray_tmp: Path, *, rate: int,
+                          **options: bool) -> tuple[str, subprocess.Popen[str]]:
+    """A fresh database with a migration to the CLS model planned in batches of 10, and a
+    `migrate run --ray` driver of two workers at `rate` texts/s started on it (`options`: see
+    `start`), its Ray files in `ray_tmp`."""
     url = pg.fresh()
     cli("migrate", "plan", "--db", url, "--to", str(setup["cls"]), "--batch-size", "10")
-    driver = start("migrate", "run", "--db", url, "--ray", "--workers", "2", "--rate", "60",
-                   "--no-progress", env={"TMPDIR": str(ray_tmp)})
+    return url, start("migrate", "run", "--db", url, "--ray", "--workers", "2", "--rate",
+                      str(rate), "--no-progress", env={"TMPDIR": str(ray_tmp)}, **options)
+
+
+def test_ray_workers_share_the_backfill(pg: Stores, setup: dict[str, Path],
+                                        ray_tmp: Path) -> None:
+    url, driver = plan_and_drive_on_ray(pg, setup, ray_tmp, rate=60)
     _wait_for(lambda: _lease_owner_pids(url), 120, "the Ray workers to start")
     listening = _listening(ray_tmp)
     out, err = driver.communicate(timeout=600)
@@ -194,10 +203,7 @@ def test_ray_workers_share_the_backfill(pg: Stores, setup: dict[str, Path],
 
 def test_a_ray_worker_killed_mid_batch_loses_nothing(pg: Stores, setup: dict[str, Path],
                                                      ray_tmp: Path) -> None:
-    url = pg.fresh()
-    cli("migrate", "plan", "--db", url, "--to", str(setup["cls"]), "--batch-size", "10")
-    driver = start("migrate", "run", "--db", url, "--ray", "--workers", "2", "--rate", "40",
-                   "--no-progress", env={"TMPDIR": str(ray_tmp)})
+    url, driver = plan_and_drive_on_ray(pg, setup, ray_tmp, rate=40)
     victim = _wait_for(lambda: _lease_owner_pids(url), 120, "a Ray worker to lease a batch")[0]
     os.kill(victim, signal.SIGKILL)
     out, err = driver.communicate(timeout=600)
@@ -215,10 +221,7 @@ def test_a_ray_worker_killed_mid_batch_loses_nothing(pg: Stores, setup: dict[str
 
 def test_a_killed_ray_driver_resumes_where_it_stopped(pg: Stores, setup: dict[str, Path],
                                                        ray_tmp: Path) -> None:
-    url = pg.fresh()
-    cli("migrate", "plan", "--db", url, "--to", str(setup["cls"]), "--batch-size", "10")
-    driver = start("migrate", "run", "--db", url, "--ray", "--workers", "2", "--rate", "30",
-                   "--no-progress", env={"TMPDIR": str(ray_tmp)}, session=True, output=False)
+    url, driver = plan_and_drive_on_ray(pg, setup, ray_tmp, rate=30, session=True, output=False)
     _wait_for(lambda: status(url)["processed"] >= 40, 180, "the backfill to make progress")
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
