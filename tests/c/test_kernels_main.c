@@ -372,11 +372,14 @@ static void check_quant(const char *tier, const le_kernel_table_t *t) {
             }
     }
     /* bf16 many-query tiles: every score is the tier's pair kernel's, bit for bit, for 1 to 17
-       queries (every tile height and its remainders), rows not a multiple of any tile, d on both
-       sides of each step (16, 32, 64), queries and rows further apart than d; the last query and
-       the last row end at an unreadable page, and nothing is written past n in a row of out */
+       queries (every tile height and its remainders) and past one chunk of widened queries (61,
+       65, 130: AVX2 widens at most 64 at a time), rows a multiple of the tiles' widths and not,
+       d on both sides of each step (16, 32, 64), queries and rows further apart than d; the last
+       query and the last row end at an unreadable page, and nothing is written past n in a row of
+       out */
     if (t->dot_bf16_block) {
-        static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 17}, ns[] = {1, 2, 3, 5, 7, 13, 17, 33};
+        static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 17, 61, 65, 130},
+                            ns[] = {1, 2, 3, 4, 5, 7, 8, 13, 17, 33};
         static const size_t dims[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 129, 768};
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
             for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
