@@ -30,6 +30,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.conftest import optional  # noqa: E402
+from benchmarks.rounds import interleaved  # noqa: E402
 from lattice_embed.service.demo import load_corpus  # noqa: E402
 
 BATCH = 32
@@ -155,15 +156,7 @@ def main(rounds: int = 7, json_path: str | None = None) -> None:
     saves every round's seconds to `json_path` when given."""
     import json
 
-    runs = {name: make() for name, make in ROWS.items()}
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()  # warm-up
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved({name: make() for name, make in ROWS.items()}, rounds)
     print(f"{len(TEXTS)} sentences of ~20 words in batches of {BATCH}, best of {rounds} rounds")
     for name, seconds in times.items():
         print(f"  {name:<32} {len(TEXTS) / min(seconds):8.0f} sentences/s")

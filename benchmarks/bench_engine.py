@@ -22,8 +22,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.rounds import interleaved  # noqa: E402
 from lattice_embed import simd  # noqa: E402
 from lattice_embed.engine import Engine, SpaceSpec  # noqa: E402
 from lattice_embed.engine.models import NativeEncoder  # noqa: E402
@@ -183,16 +183,6 @@ def test_search(benchmark: pytest.FixtureRequest, searched: tuple[Engine, np.nda
         benchmark(lambda: engine.search_vector(query, 10))
 
 
-def _interleaved(cases: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, run in cases.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def main() -> None:
     """Interleaved rounds (one of each case, then the next), printed as ratios and, with
     `--json PATH`, saved for benchmarks/report.py."""
@@ -209,7 +199,8 @@ def main() -> None:
         def engine_round() -> None:
             prepared.engine(prepared.fresh())
 
-        backfill = _interleaved({"bare encoder": prepared.bare, "engine": engine_round}, 7)
+        backfill = interleaved({"bare encoder": prepared.bare, "engine": engine_round}, 7,
+                               warm_up=False)
         bare, engine = (np.array(backfill[k]) for k in ("bare encoder", "engine"))
         print(f"backfill, {TEXTS} texts, batch {BATCH}: bare {TEXTS / bare.min():.0f} texts/s, "
               f"engine {TEXTS / engine.min():.0f} texts/s; engine/bare throughput: best "
@@ -217,9 +208,9 @@ def main() -> None:
         searcher, matrix, query = search_space(folder)
         calls = {"simd.top_k": lambda: simd.top_k(query, matrix, 10, "cosine"),
                  "Engine.search_vector": lambda: searcher.search_vector(query, 10)}
-        search = {name: [t / 10 for t in times] for name, times in _interleaved(
+        search = {name: [t / 10 for t in times] for name, times in interleaved(
             {name: (lambda run=run: [run() for _ in range(10)] and None)
-             for name, run in calls.items()}, 15).items()}
+             for name, run in calls.items()}, 15, warm_up=False).items()}
         top_k, eng = (np.array(search[k]) for k in calls)
         print(f"search {SEARCH_ROWS:,} x {DIMS}, k=10: top_k {top_k.min() * 1e3:.2f} ms, engine "
               f"{eng.min() * 1e3:.2f} ms; engine/top_k time: best {eng.min() / top_k.min():.3f}, "

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.conftest import optional  # noqa: E402
 from benchmarks.read_floor import read_floor  # noqa: E402
+from benchmarks.rounds import interleaved  # noqa: E402
 from lattice_embed import simd  # noqa: E402
 
 simsimd = optional("simsimd")
@@ -91,16 +91,7 @@ def measure(dims: int, rounds: int) -> dict[str, list[float]]:
     rng = np.random.default_rng(dims)
     x = rng.standard_normal((ROWS, dims), dtype=np.float32)
     q = rng.standard_normal(dims, dtype=np.float32)
-    runs = cases(q, x)
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():  # warm up: page faults, the floor's build, thread pools
-        run()
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
+    return interleaved(cases(q, x), rounds)  # the warm-up also builds the floor
 
 
 def ratio(seconds: dict[str, list[float]], ours: str, theirs: str) -> float:

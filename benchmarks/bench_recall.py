@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.rounds import interleaved
 from lattice_embed import simd
 from lattice_embed.simd.search import RESCORE_FACTORS
 
@@ -77,19 +76,6 @@ def int4_asymmetric_top_k(queries: np.ndarray, stored: simd.QuantizedMatrix,
     assert stored.norm is not None
     scores = (stored.to_f32() @ queries.T).T / stored.norm[None, :]
     return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-
-
-def _interleaved_best(calls: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Best seconds of each call over `rounds` rounds of one call each, after a warm-up."""
-    best = dict.fromkeys(calls, math.inf)
-    for call in calls.values():
-        call()
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def stored_bytes_per_row(stored: simd.QuantizedMatrix) -> float:
@@ -145,7 +131,8 @@ def measure(name: str, x: np.ndarray, q: np.ndarray, timing: bool,
                          one, stored, K, "cosine", threads=1, rescore=x),
                      "seconds_float32_top_k": lambda: simd.top_k(one, x, K, "cosine",
                                                                  threads=1)}
-            entry.update(_interleaved_best(calls, rounds=15))
+            entry.update({name: min(seconds)
+                          for name, seconds in interleaved(calls, rounds=15).items()})
         result["tiers"][tier] = entry
         print(f"{name} N={rows:,} {described} {tier:>6}: plain {plain:.3f}, default "
               f"(x{RESCORE_FACTORS[tier]}) {default:.3f}, by factor "
